@@ -1,0 +1,1 @@
+"""Settings classes, read from the environment, and deployment files."""

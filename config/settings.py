@@ -1,0 +1,166 @@
+"""Settings read from the environment.
+
+``LOTSEN_ENV`` chooses the class: ``development`` (the default, used by ``make run`` with the demo
+LMS), ``testing`` or ``production``. Production refuses to start without a secret key, a database URL
+and a public base URL, and can never serve the demo LMS.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a runnable installation."""
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return default if value in (None, "") else int(value)
+
+
+class BaseSettings:
+    """Values shared by every environment; each can be overridden by an environment variable."""
+
+    ENV_NAME = "base"
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    #: Public address of this installation (scheme and host, no trailing slash), e.g.
+    #: ``https://lotsen.hsf.sachsen.de``. Without it the request's own host is used.
+    PUBLIC_BASE_URL: str | None = None
+    #: Serve the built-in demo LMS under /demo-lms. Never in production.
+    DEMO_LMS = False
+    #: Trust one reverse proxy's X-Forwarded-* headers (scheme, host).
+    PROXY_FIX = False
+    #: Lifetime of the signed launch token that later requests of a launch present.
+    LAUNCH_TOKEN_MAX_AGE = 2 * 3600
+    #: A launch can be continued (token renewed) for at most this long after the LMS launch.
+    LAUNCH_MAX_AGE = 12 * 3600
+    #: How long a retired tool key stays in the JWKS after ``lti keys rotate``.
+    KEY_ROTATION_OVERLAP_DAYS = 7
+    #: Minimum seconds between two refetches of a platform key set for an unknown ``kid``.
+    JWKS_REFETCH_INTERVAL = 60
+    #: Allowed clock skew between platform and tool for ``iat``/``exp``.
+    JWT_LEEWAY_SECONDS = 60
+    #: Timeout of every HTTP request the tool makes to a platform.
+    HTTP_TIMEOUT_SECONDS = 10
+    #: Where uploaded files are stored, outside the web root.
+    UPLOAD_FOLDER: str | None = None
+    MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+    MAX_UPLOAD_FILES = 5
+    BABEL_DEFAULT_LOCALE = "de"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Berlin"
+    #: Custom parameter that carries a Navigator's municipality (issue 4).
+    MUNICIPALITY_CUSTOM_PARAM = "gemeinde"
+
+    @classmethod
+    def from_environment(cls) -> dict[str, Any]:
+        """Return this class's values with the environment's overrides applied."""
+        values = {key: getattr(cls, key) for key in dir(cls) if key.isupper()}
+        env = os.environ
+        if env.get("SECRET_KEY"):
+            values["SECRET_KEY"] = env["SECRET_KEY"]
+        if env.get("DATABASE_URL"):
+            values["SQLALCHEMY_DATABASE_URI"] = _normalise_database_url(env["DATABASE_URL"])
+        if env.get("PUBLIC_BASE_URL"):
+            values["PUBLIC_BASE_URL"] = env["PUBLIC_BASE_URL"].rstrip("/")
+        if env.get("UPLOAD_FOLDER"):
+            values["UPLOAD_FOLDER"] = env["UPLOAD_FOLDER"]
+        values["PROXY_FIX"] = _flag("PROXY_FIX", values["PROXY_FIX"])
+        values["DEMO_LMS"] = _flag("DEMO_LMS", values["DEMO_LMS"])
+        for key in (
+            "LAUNCH_TOKEN_MAX_AGE",
+            "LAUNCH_MAX_AGE",
+            "KEY_ROTATION_OVERLAP_DAYS",
+            "JWKS_REFETCH_INTERVAL",
+            "MAX_UPLOAD_BYTES",
+            "MAX_UPLOAD_FILES",
+        ):
+            values[key] = _int(key, values[key])
+        return values
+
+
+class DevelopmentSettings(BaseSettings):
+    """``make run``: SQLite in ``instance/``, the demo LMS on, a generated local secret."""
+
+    ENV_NAME = "development"
+    DEMO_LMS = True
+
+
+class TestingSettings(BaseSettings):
+    """The test suite; tests pass their own database URL."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
+    JWKS_REFETCH_INTERVAL = 0
+
+
+class ProductionSettings(BaseSettings):
+    """Several gunicorn workers on PostgreSQL behind a TLS-terminating proxy."""
+
+    ENV_NAME = "production"
+    PROXY_FIX = True
+    SESSION_COOKIE_SECURE = True
+
+    @classmethod
+    def from_environment(cls) -> dict[str, Any]:
+        if _flag("DEMO_LMS"):
+            raise ConfigurationError("DEMO_LMS kann in der Produktion nicht eingeschaltet werden.")
+        values = super().from_environment()
+        values["DEMO_LMS"] = False
+        missing = [
+            name
+            for name, key in (
+                ("SECRET_KEY", "SECRET_KEY"),
+                ("DATABASE_URL", "SQLALCHEMY_DATABASE_URI"),
+                ("PUBLIC_BASE_URL", "PUBLIC_BASE_URL"),
+            )
+            if not values.get(key)
+        ]
+        if missing:
+            raise ConfigurationError(
+                "Produktion startet nicht ohne diese Umgebungsvariablen: " + ", ".join(missing)
+            )
+        if len(values["SECRET_KEY"]) < 32:
+            raise ConfigurationError("SECRET_KEY muss mindestens 32 Zeichen lang sein.")
+        return values
+
+
+SETTINGS_BY_ENV: dict[str, type[BaseSettings]] = {
+    "development": DevelopmentSettings,
+    "testing": TestingSettings,
+    "production": ProductionSettings,
+}
+
+
+def load_settings(env_name: str | None = None) -> dict[str, Any]:
+    """Return the settings of ``env_name`` (default: ``$LOTSEN_ENV`` or development)."""
+    name = env_name or os.environ.get("LOTSEN_ENV", "development")
+    try:
+        settings_class = SETTINGS_BY_ENV[name]
+    except KeyError:
+        known = ", ".join(sorted(SETTINGS_BY_ENV))
+        raise ConfigurationError(f"Unbekannte LOTSEN_ENV {name!r}; bekannt: {known}") from None
+    return settings_class.from_environment()
+
+
+def _normalise_database_url(url: str) -> str:
+    # Heroku-style "postgres://" and a bare "postgresql://" both mean psycopg 3 here.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url

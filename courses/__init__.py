@@ -1,0 +1,13 @@
+"""The domain: the module catalogue, assignments, progress, quizzes, submissions, grading and the
+views of Navigatoren and Lotsen. It never imports pylti1p3."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the domain's views and CLI."""
+    from . import views
+
+    views.init_app(app)

@@ -1,0 +1,78 @@
+"""The tool's own signing keys: creation, rotation with an overlap period, and the public JWKS."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwcrypto.jwk import JWK
+from sqlalchemy import or_, select
+
+from .extensions import db
+from .models import ToolKey, utcnow
+
+
+def _new_key() -> ToolKey:
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    jwk = JWK.from_pem(pem.encode())
+    # pylti1p3 signs client assertions with the thumbprint as kid (lti-notes §7); publish that.
+    kid = jwk.thumbprint()
+    public = json.loads(jwk.export_public())
+    public.update({"kid": kid, "alg": "RS256", "use": "sig"})
+    return ToolKey(kid=kid, private_key_pem=pem, public_jwk=public)
+
+
+def _published_keys() -> list[ToolKey]:
+    now = utcnow()
+    query = (
+        select(ToolKey)
+        .where(or_(ToolKey.retire_at.is_(None), ToolKey.retire_at > now))
+        .order_by(ToolKey.created_at.desc(), ToolKey.id.desc())
+    )
+    return list(db.session.scalars(query))
+
+
+def active_key() -> ToolKey:
+    """Return the key that signs, creating the first one if there is none yet."""
+    query = (
+        select(ToolKey)
+        .where(ToolKey.retire_at.is_(None))
+        .order_by(ToolKey.created_at.desc(), ToolKey.id.desc())
+    )
+    key = db.session.scalars(query).first()
+    if key is None:
+        key = _new_key()
+        db.session.add(key)
+        db.session.flush()
+    return key
+
+
+def ensure_key() -> tuple[ToolKey, bool]:
+    """Return the active key and whether it was created just now."""
+    existing = db.session.scalars(select(ToolKey).where(ToolKey.retire_at.is_(None))).first()
+    if existing is not None:
+        return existing, False
+    return active_key(), True
+
+
+def rotate_keys(overlap: timedelta) -> ToolKey:
+    """Make a new key the signing key; earlier ones stay in the JWKS for ``overlap``, then retire."""
+    retire_at = utcnow() + overlap
+    for key in db.session.scalars(select(ToolKey).where(ToolKey.retire_at.is_(None))):
+        key.retire_at = retire_at
+    new = _new_key()
+    db.session.add(new)
+    db.session.flush()
+    return new
+
+
+def public_jwks() -> dict[str, list[dict[str, object]]]:
+    """The JWKS that platforms fetch from /lti/jwks.json."""
+    return {"keys": [dict(key.public_jwk) for key in _published_keys()]}

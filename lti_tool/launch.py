@@ -1,0 +1,329 @@
+"""OIDC login and launch validation: pylti1p3's checks plus the gaps it leaves (lti-notes §1, §4).
+
+Added to pylti1p3: ``aud`` must contain our client id and ``azp`` must name it when there are
+several audiences; ``exp``/``iat`` are required and checked; only RS256; each nonce is consumed
+once in the database; an unknown ``kid`` refetches the platform key set (rate-limited) before
+failing; ``target_link_uri`` must point at this tool; every required claim is present.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import jwt
+import requests
+from flask import Response, current_app, request, url_for
+from jwcrypto.jwk import JWK
+from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
+from pylti1p3.contrib.flask.cookie import FlaskCookieService
+from pylti1p3.exception import LtiException
+from pylti1p3.oidc_login import OIDCException
+
+from .errors import LaunchError, from_pylti
+from .extensions import db
+from .models import Registration, utcnow
+from .storage import DatabaseLaunchDataStorage
+from .tool_conf import DatabaseToolConf
+from .vocab import LTI_VERSION, Claim, MessageType
+
+log = logging.getLogger(__name__)
+
+ALLOWED_ALGORITHMS = ["RS256"]
+
+
+def tool_base_url() -> str:
+    """This installation's public address without trailing slash."""
+    configured = current_app.config.get("PUBLIC_BASE_URL")
+    return (configured or request.host_url).rstrip("/")
+
+
+def launch_url() -> str:
+    """The one redirect URI for resource links and deep linking."""
+    return tool_base_url() + url_for("lti.launch")
+
+
+def points_at_this_tool(uri: str | None) -> bool:
+    """True when ``uri`` is an address of this installation."""
+    if not uri:
+        return False
+    ours, theirs = urlsplit(tool_base_url()), urlsplit(uri)
+    return (
+        theirs.scheme == ours.scheme
+        and theirs.netloc.lower() == ours.netloc.lower()
+        and (theirs.path or "/").startswith(ours.path or "/")
+    )
+
+
+class ToolCookieService(FlaskCookieService):
+    """The OIDC state cookie. Over HTTPS it is ``Secure; SameSite=None; Partitioned`` (CHIPS) so
+    that it survives inside the LMS iframe in browsers that block third-party cookies."""
+
+    def update_response(self, response: Response) -> None:
+        secure = bool(self._request.is_secure())
+        for key, data in self._cookie_data_to_set.items():
+            response.set_cookie(
+                key,
+                data["value"],
+                max_age=data["exp"],
+                path="/",
+                httponly=True,
+                secure=secure,
+                samesite="None" if secure else "Lax",
+                partitioned=secure,
+            )
+
+
+def _pylti_request() -> FlaskRequest:
+    return FlaskRequest(request_is_secure=request.is_secure)
+
+
+def oidc_login() -> Response:
+    """Answer an OIDC third-party login initiation (GET or POST) with the redirect to the
+    platform's authentication endpoint, after pylti1p3's cookie check page."""
+    params = request.values
+    iss, login_hint = params.get("iss"), params.get("login_hint")
+    target_link_uri = params.get("target_link_uri")
+    if not iss or not login_hint or not target_link_uri:
+        raise LaunchError("login_params")
+    if not points_at_this_tool(target_link_uri):
+        raise LaunchError("target_link_uri", "target_link_uri der Login-Anfrage")
+    conf = DatabaseToolConf()
+    client_id = params.get("client_id")
+    if conf.find_stored_registration(iss, client_id) is None:
+        if not client_id and db.session.scalars(
+            db.select(Registration.id).where(Registration.issuer == iss)
+        ).first():
+            raise LaunchError("registration_ambiguous")
+        raise LaunchError("registration", f"iss={iss} client_id={client_id}")
+    login = FlaskOIDCLogin(
+        _pylti_request(),
+        conf,
+        cookie_service=ToolCookieService(_pylti_request()),
+        launch_data_storage=DatabaseLaunchDataStorage(),
+    )
+    login.enable_check_cookies(
+        main_msg="Ihr Browser blockiert Cookies in eingebetteten Seiten.",
+        click_msg="Lotsen-LTI in einem neuen Fenster öffnen",
+        loading_msg="Wird geladen …",
+    )
+    try:
+        return login.redirect(launch_url())
+    except (LtiException, OIDCException) as error:
+        raise from_pylti(error) from error
+
+
+class ToolMessageLaunch(FlaskMessageLaunch):
+    """pylti1p3's message launch with the gaps closed. Raises :class:`LaunchError`."""
+
+    def __init__(self) -> None:
+        storage = DatabaseLaunchDataStorage()
+        super().__init__(
+            _pylti_request(),
+            DatabaseToolConf(),
+            cookie_service=ToolCookieService(_pylti_request()),
+            launch_data_storage=storage,
+        )
+        self._storage = storage
+        self._stored_registration: Registration | None = None
+
+    # -- order: the nonce is consumed only after the signature proved the token genuine.
+    def validate(self) -> ToolMessageLaunch:
+        self._validated = True
+        try:
+            (
+                self.validate_state()
+                .validate_jwt_format()
+                .validate_registration()
+                .validate_jwt_signature()
+                .validate_nonce()
+                .validate_claims()
+                .validate_deployment()
+                .validate_message()
+            )
+        except LaunchError:
+            self._validated = False
+            raise
+        except (LtiException, OIDCException) as error:
+            self._validated = False
+            raise from_pylti(error) from error
+        return self
+
+    def get_client_id(self) -> str:
+        body = self._get_jwt_body()
+        aud, azp = body.get("aud"), body.get("azp")
+        if isinstance(aud, list):
+            if not aud:
+                raise LaunchError("audience", "aud ist leer")
+            if len(aud) > 1 and not azp:
+                # OIDC Core 3.1.3.7: several audiences require azp naming the client.
+                raise LaunchError("audience", "mehrere aud ohne azp")
+            client_id = azp or aud[0]
+        elif isinstance(aud, str) and aud:
+            client_id = azp or aud
+        else:
+            raise LaunchError("audience", "aud fehlt")
+        if not isinstance(client_id, str):
+            raise LaunchError("audience", "azp ist keine Zeichenkette")
+        return client_id
+
+    def validate_registration(self) -> ToolMessageLaunch:
+        iss = self.get_iss()
+        self._stored_registration = DatabaseToolConf().find_stored_registration(
+            iss, self.get_client_id()
+        )
+        if self._stored_registration is None:
+            raise LaunchError("registration", f"iss={iss} client_id={self.get_client_id()}")
+        super().validate_registration()
+        return self
+
+    def get_public_key(self) -> tuple[str, str]:
+        header = self._jwt.get("header", {})
+        kid, alg = header.get("kid"), header.get("alg")
+        if alg not in ALLOWED_ALGORITHMS:
+            raise LaunchError("algorithm", f"alg={alg!r}")
+        if not kid:
+            raise LaunchError("kid_missing")
+        registration = self._stored_registration
+        assert registration is not None
+        key = _find_key(registration.key_set, kid)
+        if key is None and _may_refetch(registration):
+            # A platform may have rotated its key (D2L hourly): look again, once.
+            registration.key_set = _fetch_key_set(registration.key_set_url)
+            registration.key_set_fetched_at = utcnow()
+            db.session.commit()
+            key = _find_key(registration.key_set, kid)
+        if key is None:
+            raise LaunchError("kid_unknown", f"kid={kid}")
+        try:
+            pem = JWK.from_json(json.dumps(key)).export_to_pem()
+        except (ValueError, TypeError) as error:
+            raise LaunchError("kid_unknown", "Schlüssel nicht lesbar") from error
+        return pem.decode() if isinstance(pem, bytes) else pem, "RS256"
+
+    def validate_jwt_signature(self) -> ToolMessageLaunch:
+        public_key, _ = self.get_public_key()
+        leeway = current_app.config["JWT_LEEWAY_SECONDS"]
+        try:
+            jwt.decode(
+                self._get_id_token(),
+                public_key,
+                algorithms=ALLOWED_ALGORITHMS,
+                audience=self.get_client_id(),
+                issuer=self.get_iss(),
+                leeway=leeway,
+                options={"require": ["exp", "iat", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError as error:
+            raise LaunchError("expired") from error
+        except jwt.ImmatureSignatureError as error:
+            raise LaunchError("not_yet_valid") from error
+        except jwt.InvalidAudienceError as error:
+            raise LaunchError("audience", str(error)) from error
+        except jwt.InvalidIssuerError as error:
+            raise LaunchError("registration", str(error)) from error
+        except jwt.MissingRequiredClaimError as error:
+            raise LaunchError("claims", str(error)) from error
+        except jwt.InvalidAlgorithmError as error:
+            raise LaunchError("algorithm", str(error)) from error
+        except jwt.InvalidTokenError as error:
+            raise LaunchError("signature", str(error)) from error
+        iat = self._get_jwt_body().get("iat")
+        if isinstance(iat, int | float) and iat > utcnow().timestamp() + leeway:
+            raise LaunchError("not_yet_valid")
+        return self
+
+    def validate_nonce(self) -> ToolMessageLaunch:
+        nonce = self._get_jwt_body().get("nonce")
+        if not nonce or not isinstance(nonce, str):
+            raise LaunchError("claims", "nonce fehlt")
+        # The nonce was stored by our login; deleting it makes every id_token good for one launch.
+        if not self._storage.consume(f"lti1p3-nonce-{nonce}"):
+            raise LaunchError("nonce")
+        return self
+
+    def validate_claims(self) -> ToolMessageLaunch:
+        body = self._get_jwt_body()
+        message_type = body.get(Claim.MESSAGE_TYPE)
+        if not message_type:
+            raise LaunchError("message_type", "message_type fehlt")
+        if message_type not in (MessageType.RESOURCE_LINK, MessageType.DEEP_LINKING):
+            raise LaunchError("message_type", f"message_type={message_type!r}")
+        version = body.get(Claim.VERSION)
+        if version is None:
+            raise LaunchError("version", "version fehlt")
+        if version != LTI_VERSION:
+            raise LaunchError("version", f"version={version!r}")
+        if not body.get("sub") or not isinstance(body.get("sub"), str):
+            raise LaunchError("claims", "sub fehlt")
+        roles = body.get(Claim.ROLES)
+        if roles is None:
+            raise LaunchError("claims", "roles fehlt")
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise LaunchError("claims", "roles ist keine Liste")
+        if not body.get(Claim.DEPLOYMENT_ID):
+            raise LaunchError("claims", "deployment_id fehlt")
+        if message_type == MessageType.RESOURCE_LINK:
+            link = body.get(Claim.RESOURCE_LINK)
+            if not isinstance(link, dict) or not link.get("id"):
+                raise LaunchError("claims", "resource_link.id fehlt")
+        else:
+            settings = body.get(Claim.DEEP_LINKING_SETTINGS)
+            if not isinstance(settings, dict) or not settings.get("deep_link_return_url"):
+                raise LaunchError("claims", "deep_linking_settings.deep_link_return_url fehlt")
+        if not points_at_this_tool(body.get(Claim.TARGET_LINK_URI)):
+            raise LaunchError("target_link_uri", "target_link_uri des Starts")
+        context = body.get(Claim.CONTEXT)
+        if context is not None and (not isinstance(context, dict) or not context.get("id")):
+            raise LaunchError("claims", "context.id fehlt")
+        return self
+
+    def save_launch_data(self) -> ToolMessageLaunch:
+        # Launch data is stored as a Launch row (see lti_tool.sessions), not in pylti1p3's cache.
+        return self
+
+    @property
+    def stored_registration(self) -> Registration:
+        assert self._stored_registration is not None
+        return self._stored_registration
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return dict(self._get_jwt_body())
+
+
+def _find_key(key_set: dict[str, Any] | None, kid: str) -> dict[str, Any] | None:
+    for key in (key_set or {}).get("keys", []):
+        if isinstance(key, dict) and key.get("kid") == kid and key.get("alg", "RS256") == "RS256":
+            return key
+    return None
+
+
+def _may_refetch(registration: Registration) -> bool:
+    if registration.key_set_fetched_at is None:
+        return True
+    interval = timedelta(seconds=current_app.config["JWKS_REFETCH_INTERVAL"])
+    return utcnow() - registration.key_set_fetched_at >= interval
+
+
+def _fetch_key_set(url: str) -> dict[str, Any]:
+    try:
+        response = requests.get(url, timeout=current_app.config["HTTP_TIMEOUT_SECONDS"])
+        response.raise_for_status()
+        key_set = response.json()
+    except (requests.RequestException, ValueError) as error:
+        log.warning("platform key set not fetched: url=%s error=%s", url, type(error).__name__)
+        raise LaunchError("keyset_unreachable", url) from error
+    if not isinstance(key_set, dict) or not isinstance(key_set.get("keys"), list):
+        raise LaunchError("keyset_unreachable", f"{url} liefert kein JWKS")
+    return key_set
+
+
+def validate_launch() -> ToolMessageLaunch:
+    """Validate the launch POST of the current request."""
+    message_launch = ToolMessageLaunch()
+    message_launch.validate()
+    return message_launch

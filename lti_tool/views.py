@@ -1,0 +1,53 @@
+"""The LTI endpoints: OIDC login initiation, the launch (redirect URI) and the tool's JWKS."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, url_for
+
+from .extensions import db
+from .keys import public_jwks
+from .launch import oidc_login, validate_launch
+from .sessions import TOKEN_FIELD, issue_token, record_launch
+from .vocab import MessageType
+
+bp = Blueprint("lti", __name__, url_prefix="/lti")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response:
+    """OIDC third-party initiated login (LTI 1.3 core, section 5.1.1)."""
+    response = oidc_login()
+    # pylti1p3's cookie check page runs an inline script.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"
+    )
+    return response
+
+
+@bp.route("/launch", methods=["POST"])
+def launch() -> Response:
+    """The one redirect URI: validates the id_token, records the launch, then sends the browser
+    on (303, so a reload does not resend the launch) with the launch token."""
+    message_launch = validate_launch()
+    stored = record_launch(message_launch.stored_registration, message_launch.body)
+    db.session.commit()
+    endpoint = (
+        current_app.config["DEEP_LINKING_ENDPOINT"]
+        if stored.message_type == MessageType.DEEP_LINKING
+        else current_app.config["LAUNCH_LANDING_ENDPOINT"]
+    )
+    return redirect(url_for(endpoint, **{TOKEN_FIELD: issue_token(stored)}), code=303)
+
+
+@bp.get("/jwks.json")
+def jwks() -> Response:
+    """The tool's public keys, current and still-overlapping ones."""
+    response = jsonify(public_jwks())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("LAUNCH_LANDING_ENDPOINT", "courses.home")
+    app.config.setdefault("DEEP_LINKING_ENDPOINT", "courses.home")
+    app.register_blueprint(bp)

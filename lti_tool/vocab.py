@@ -1,0 +1,91 @@
+"""LTI vocabularies in one place: claim URIs, message types, roles, scopes, AGS progress values."""
+
+from enum import StrEnum
+
+
+class Claim(StrEnum):
+    """Claim names of LTI 1.3 Core, Deep Linking 2.0, AGS 2.0 and NRPS 2.0."""
+
+    MESSAGE_TYPE = "https://purl.imsglobal.org/spec/lti/claim/message_type"
+    VERSION = "https://purl.imsglobal.org/spec/lti/claim/version"
+    DEPLOYMENT_ID = "https://purl.imsglobal.org/spec/lti/claim/deployment_id"
+    TARGET_LINK_URI = "https://purl.imsglobal.org/spec/lti/claim/target_link_uri"
+    RESOURCE_LINK = "https://purl.imsglobal.org/spec/lti/claim/resource_link"
+    ROLES = "https://purl.imsglobal.org/spec/lti/claim/roles"
+    CONTEXT = "https://purl.imsglobal.org/spec/lti/claim/context"
+    TOOL_PLATFORM = "https://purl.imsglobal.org/spec/lti/claim/tool_platform"
+    LAUNCH_PRESENTATION = "https://purl.imsglobal.org/spec/lti/claim/launch_presentation"
+    CUSTOM = "https://purl.imsglobal.org/spec/lti/claim/custom"
+    LIS = "https://purl.imsglobal.org/spec/lti/claim/lis"
+    DEEP_LINKING_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+    CONTENT_ITEMS = "https://purl.imsglobal.org/spec/lti-dl/claim/content_items"
+    DL_DATA = "https://purl.imsglobal.org/spec/lti-dl/claim/data"
+    AGS_ENDPOINT = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+    NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+
+
+class MessageType(StrEnum):
+    RESOURCE_LINK = "LtiResourceLinkRequest"
+    DEEP_LINKING = "LtiDeepLinkingRequest"
+    DEEP_LINKING_RESPONSE = "LtiDeepLinkingResponse"
+
+
+LTI_VERSION = "1.3.0"
+
+
+class ToolRole(StrEnum):
+    """The two roles inside this tool."""
+
+    LOTSE = "lotse"
+    NAVIGATOR = "navigator"
+
+
+#: Local names of LIS roles (after the last '#' or '/') that make a user a Lotse. Everything else,
+#: an unknown role or no role at all makes a Navigator.
+LOTSE_ROLE_NAMES = frozenset({"Instructor", "Administrator", "ContentDeveloper", "TeachingAssistant"})
+
+
+class Scope(StrEnum):
+    AGS_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+    AGS_LINEITEM_READONLY = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
+    AGS_RESULT_READONLY = "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly"
+    AGS_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+    NRPS_MEMBERSHIP = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+
+
+class ActivityProgress(StrEnum):
+    INITIALIZED = "Initialized"
+    STARTED = "Started"
+    IN_PROGRESS = "InProgress"
+    SUBMITTED = "Submitted"
+    COMPLETED = "Completed"
+
+
+class GradingProgress(StrEnum):
+    FULLY_GRADED = "FullyGraded"
+    PENDING = "Pending"
+    PENDING_MANUAL = "PendingManual"
+    FAILED = "Failed"
+    NOT_READY = "NotReady"
+
+
+SCORE_CONTENT_TYPE = "application/vnd.ims.lis.v1.score+json"
+LINEITEM_CONTENT_TYPE = "application/vnd.ims.lis.v2.lineitem+json"
+LINEITEM_CONTAINER_CONTENT_TYPE = "application/vnd.ims.lis.v2.lineitemcontainer+json"
+RESULT_CONTAINER_CONTENT_TYPE = "application/vnd.ims.lis.v2.resultcontainer+json"
+MEMBERSHIP_CONTENT_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
+
+
+def role_local_name(role: str) -> str:
+    """Return the local name of a role URI: ``...membership#Instructor`` -> ``Instructor``."""
+    for separator in ("#", "/"):
+        if separator in role:
+            role = role.rsplit(separator, 1)[1]
+    return role
+
+
+def tool_role_for(roles: list[str]) -> ToolRole:
+    """Map the LTI roles of a launch to this tool's role."""
+    if any(role_local_name(role) in LOTSE_ROLE_NAMES for role in roles):
+        return ToolRole.LOTSE
+    return ToolRole.NAVIGATOR
