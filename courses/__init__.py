@@ -8,6 +8,6 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the domain's views and CLI."""
-    from . import views
+    from . import models, views  # noqa: F401  (models registers the tables)
 
     views.init_app(app)
