@@ -64,6 +64,10 @@ class BaseSettings:
     BABEL_DEFAULT_TIMEZONE = "Europe/Berlin"
     #: Custom parameter that carries a Navigator's municipality (issue 4).
     MUNICIPALITY_CUSTOM_PARAM = "gemeinde"
+    #: Custom parameter of a resource link that names the catalogue module it opens.
+    MODULE_CUSTOM_PARAM = "module_id"
+    #: Modules placed into a course that has none yet when it is first launched (demo only).
+    DEFAULT_COURSE_MODULES: tuple[str, ...] = ()
 
     @classmethod
     def from_environment(cls) -> dict[str, Any]:
@@ -97,6 +101,12 @@ class DevelopmentSettings(BaseSettings):
 
     ENV_NAME = "development"
     DEMO_LMS = True
+    DEFAULT_COURSE_MODULES = (
+        "b1-rechtsrahmen",
+        "b3-prozessmanagement",
+        "b4-informationssicherheit",
+        "p1-hundesteuer-online",
+    )
 
 
 class TestingSettings(BaseSettings):
