@@ -216,3 +216,20 @@ class Launch(db.Model):  # type: ignore[name-defined]
     @property
     def is_lotse(self) -> bool:
         return self.role == "lotse"
+
+
+class AccessToken(db.Model):  # type: ignore[name-defined]
+    """An OAuth2 access token of a platform's services, shared by every process until shortly
+    before it expires: one token request per (registration, scope set) and lifetime."""
+
+    __tablename__ = "access_token"
+    __table_args__ = (UniqueConstraint("registration_id", "scopes"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id", ondelete="CASCADE"))
+    scopes: Mapped[str] = mapped_column(String(1024))
+    """The requested scopes, sorted and space-separated."""
+    token: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    requested_count: Mapped[int] = mapped_column(default=0)
+    """How many token requests were made for this row (for the benchmark and admins)."""

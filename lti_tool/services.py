@@ -1,0 +1,215 @@
+"""Calls to a platform's LTI Advantage services (AGS, NRPS) with OAuth2 client-credential tokens
+(IMS Security Framework 4.1) cached in the database and shared by all processes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+import jwt
+import requests
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .extensions import db
+from .keys import active_key
+from .models import AccessToken, Registration, utcnow
+
+log = logging.getLogger(__name__)
+
+#: A cached token is not used in its last minute, so it cannot expire on the way.
+EXPIRY_MARGIN = timedelta(seconds=60)
+CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+class ServiceError(Exception):
+    """A service call failed. ``status`` is the HTTP status (None: no answer), ``retryable``
+    says whether trying again later can help, ``message`` is the platform's text if any."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retryable: bool,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+def _scope_key(scopes: Iterable[str]) -> str:
+    return " ".join(sorted(set(scopes)))
+
+
+def client_assertion(registration: Registration) -> str:
+    """A signed JWT that authenticates this tool at the platform's token endpoint."""
+    key = active_key()
+    now = int(time.time())
+    claims = {
+        "iss": registration.client_id,
+        "sub": registration.client_id,
+        "aud": registration.audience or registration.auth_token_url,
+        "iat": now,
+        "exp": now + 300,
+        "jti": uuid.uuid4().hex,
+    }
+    # The platform picks the verification key by kid; publish and sign with the same one.
+    return jwt.encode(claims, key.private_key_pem, algorithm="RS256", headers={"kid": key.kid})
+
+
+def _request_token(registration: Registration, scope_key: str) -> tuple[str, int]:
+    data = {
+        "grant_type": "client_credentials",
+        "client_assertion_type": CLIENT_ASSERTION_TYPE,
+        "client_assertion": client_assertion(registration),
+        "scope": scope_key,
+    }
+    try:
+        response = requests.post(
+            registration.auth_token_url,
+            data=data,
+            headers={"Accept": "application/json"},
+            timeout=current_app.config["HTTP_TIMEOUT_SECONDS"],
+        )
+    except requests.RequestException as error:
+        raise ServiceError(f"Token-Endpunkt nicht erreichbar: {type(error).__name__}", retryable=True) from error
+    if response.status_code != 200:
+        # ILIAS answers an assertion it cannot verify with 500 (lti-notes §7): retry, but capped.
+        raise ServiceError(
+            f"Token-Anfrage abgelehnt: {response.status_code} {response.text[:200]}",
+            status=response.status_code,
+            retryable=response.status_code >= 500 or response.status_code == 429,
+        )
+    try:
+        body = response.json()
+        token = str(body["access_token"])
+        expires_in = int(body.get("expires_in", 3600))
+    except (ValueError, KeyError, TypeError) as error:
+        raise ServiceError("Token-Antwort unlesbar", status=200, retryable=True) from error
+    return token, expires_in
+
+
+def _token_row(registration: Registration, scope_key: str, *, lock: bool) -> AccessToken:
+    query = select(AccessToken).where(
+        AccessToken.registration_id == registration.id, AccessToken.scopes == scope_key
+    )
+    if lock:
+        query = query.with_for_update()
+    row = db.session.scalars(query).first()
+    if row is not None:
+        return row
+    try:
+        with db.session.begin_nested():
+            db.session.add(AccessToken(registration_id=registration.id, scopes=scope_key))
+    except IntegrityError:
+        pass  # another process created it at the same moment
+    return db.session.scalars(query).one()
+
+
+def access_token(registration: Registration, scopes: Iterable[str], *, force_new: bool = False) -> str:
+    """A valid bearer token for ``scopes``; requests one only when none is cached.
+
+    Commits: the token row is locked (PostgreSQL: SELECT … FOR UPDATE; SQLite serialises writers)
+    while a new token is requested, so concurrent workers wait for it instead of asking again."""
+    scope_key = _scope_key(scopes)
+    row = _token_row(registration, scope_key, lock=False)
+    if not force_new and row.token and row.expires_at and row.expires_at - EXPIRY_MARGIN > utcnow():
+        return row.token
+    db.session.commit()
+    row = _token_row(registration, scope_key, lock=True)
+    if not force_new and row.token and row.expires_at and row.expires_at - EXPIRY_MARGIN > utcnow():
+        token = row.token
+        db.session.commit()
+        return token
+    try:
+        token, expires_in = _request_token(registration, scope_key)
+    except ServiceError:
+        db.session.rollback()
+        raise
+    row.token = token
+    row.expires_at = utcnow() + timedelta(seconds=expires_in)
+    row.requested_count += 1
+    db.session.commit()
+    log.info("access token requested: registration=%s scopes=%s", registration.id, scope_key)
+    return token
+
+
+def service_request(
+    registration: Registration,
+    scopes: Iterable[str],
+    method: str,
+    url: str,
+    *,
+    json_body: Any = None,
+    content_type: str | None = None,
+    accept: str | None = None,
+) -> requests.Response:
+    """Send an authenticated request; a 401 refreshes the token once and tries again.
+
+    Returns the response for 2xx; raises :class:`ServiceError` otherwise (retryable for
+    connection errors, timeouts, 5xx and 429 with its Retry-After)."""
+    scopes = list(scopes)
+    token = access_token(registration, scopes)
+    for attempt in (1, 2):
+        headers = {"Authorization": f"Bearer {token}"}
+        if accept:
+            headers["Accept"] = accept
+        if content_type:
+            headers["Content-Type"] = content_type
+        try:
+            response = requests.request(
+                method,
+                url,
+                headers=headers,
+                data=None if json_body is None else _dumps(json_body),
+                timeout=current_app.config["HTTP_TIMEOUT_SECONDS"],
+            )
+        except requests.RequestException as error:
+            raise ServiceError(f"{type(error).__name__} bei {method} {url}", retryable=True) from error
+        if response.status_code == 401 and attempt == 1:
+            token = access_token(registration, scopes, force_new=True)
+            continue
+        if 200 <= response.status_code < 300:
+            return response
+        raise ServiceError(
+            _platform_message(response),
+            status=response.status_code,
+            retryable=response.status_code >= 500 or response.status_code == 429,
+            retry_after=_retry_after(response),
+        )
+    raise AssertionError("unreachable")
+
+
+def _dumps(body: Any) -> bytes:
+    return json.dumps(body).encode()
+
+
+def _platform_message(response: requests.Response) -> str:
+    text = response.text.strip()
+    try:
+        data = response.json()
+        if isinstance(data, dict):
+            text = str(data.get("message") or data.get("error") or data.get("reason") or text)
+    except ValueError:
+        pass
+    return f"{response.status_code} {text[:300]}".strip()
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
