@@ -64,6 +64,9 @@ class BaseSettings:
     BABEL_DEFAULT_TIMEZONE = "Europe/Berlin"
     #: Custom parameter that carries a Navigator's municipality (issue 4).
     MUNICIPALITY_CUSTOM_PARAM = "gemeinde"
+    #: Deliver gradebook scores from a background thread of the web process (``make run`` only;
+    #: production runs ``flask --app wsgi gradebook worker`` as its own process).
+    GRADEBOOK_BACKGROUND_WORKER = False
     #: Custom parameter of a resource link that names the catalogue module it opens.
     MODULE_CUSTOM_PARAM = "module_id"
     #: Modules placed into a course that has none yet when it is first launched (demo only).
@@ -101,6 +104,7 @@ class DevelopmentSettings(BaseSettings):
 
     ENV_NAME = "development"
     DEMO_LMS = True
+    GRADEBOOK_BACKGROUND_WORKER = True
     DEFAULT_COURSE_MODULES = (
         "b1-rechtsrahmen",
         "b3-prozessmanagement",

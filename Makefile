@@ -1,0 +1,52 @@
+# Lotsen-LTI. Two commands do everything on a fresh Debian machine with Python 3.11+:
+#   make run   – install, migrate, import the catalogue, start the tool with the demo LMS
+#   make test  – install, start a throwaway PostgreSQL, run every test on SQLite and PostgreSQL
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+HOST ?= 127.0.0.1
+FLASK := $(BIN)/flask --app wsgi
+
+.PHONY: run test install lint bench clean
+
+$(BIN)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 oder neuer nötig ($(PYTHON))."; exit 1; }
+	@# Debian ships venv without ensurepip unless python3-venv is installed.
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
+		[ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) lti keys ensure
+	$(FLASK) courses import
+	$(FLASK) demo-lms setup --base-url http://$(HOST):$(PORT)
+	@echo
+	@echo "  Lotsen-LTI läuft gleich auf http://$(HOST):$(PORT)/"
+	@echo "  Demo-LMS mit Beispielkurs:  http://$(HOST):$(PORT)/demo-lms/"
+	@echo "  Dort „Als … starten“ klicken: als Navigator/in oder als Lotse/Lotsin."
+	@echo
+	PUBLIC_BASE_URL=http://$(HOST):$(PORT) $(FLASK) run --host $(HOST) --port $(PORT) --no-reload
+
+test: install
+	$(BIN)/python -m tests.support.pgcluster ensure
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python bench/ags_bench.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
