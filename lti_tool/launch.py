@@ -33,6 +33,8 @@ from .vocab import LTI_VERSION, Claim, MessageType
 log = logging.getLogger(__name__)
 
 ALLOWED_ALGORITHMS = ["RS256"]
+#: LTI 1.3 core caps sub, deployment, context and resource link ids at 255 characters.
+MAX_ID_LENGTH = 255
 
 
 def tool_base_url() -> str:
@@ -152,6 +154,16 @@ class ToolMessageLaunch(FlaskMessageLaunch):
             raise from_pylti(error) from error
         return self
 
+    def validate_jwt_format(self) -> ToolMessageLaunch:
+        super().validate_jwt_format()
+        # A JWT whose header or payload is JSON but not an object ("[1]") would fail later with
+        # an AttributeError (500); it is simply not an id_token.
+        if not isinstance(self._jwt.get("header"), dict) or not isinstance(
+            self._jwt.get("body"), dict
+        ):
+            raise LaunchError("jwt_format", "Kopf oder Inhalt ist kein JSON-Objekt")
+        return self
+
     def get_client_id(self) -> str:
         body = self._get_jwt_body()
         aud, azp = body.get("aud"), body.get("azp")
@@ -168,10 +180,17 @@ class ToolMessageLaunch(FlaskMessageLaunch):
             raise LaunchError("audience", "aud fehlt")
         if not isinstance(client_id, str):
             raise LaunchError("audience", "azp ist keine Zeichenkette")
+        if azp and azp not in (aud if isinstance(aud, list) else [aud]):
+            # azp names the party the token was issued to, which must be one of its audiences;
+            # otherwise the token is not for us (and not a registration problem).
+            raise LaunchError("audience", "azp steht nicht in aud")
         return client_id
 
     def validate_registration(self) -> ToolMessageLaunch:
         iss = self.get_iss()
+        if not isinstance(iss, str):
+            # Compared with a VARCHAR column, a number is an error on PostgreSQL (500).
+            raise LaunchError("claims", "iss ist keine Zeichenkette")
         self._stored_registration = DatabaseToolConf().find_stored_registration(
             iss, self.get_client_id()
         )
@@ -264,8 +283,13 @@ class ToolMessageLaunch(FlaskMessageLaunch):
             raise LaunchError("claims", "roles fehlt")
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise LaunchError("claims", "roles ist keine Liste")
-        if not body.get(Claim.DEPLOYMENT_ID):
+        deployment_id = body.get(Claim.DEPLOYMENT_ID)
+        if not deployment_id:
             raise LaunchError("claims", "deployment_id fehlt")
+        if not isinstance(deployment_id, str):
+            # LTI 1.3 core 5.3.3: a string. A number matched "1" on SQLite and failed with a
+            # type error (500) on PostgreSQL.
+            raise LaunchError("claims", "deployment_id ist keine Zeichenkette")
         if message_type == MessageType.RESOURCE_LINK:
             link = body.get(Claim.RESOURCE_LINK)
             if not isinstance(link, dict) or not link.get("id"):
@@ -279,6 +303,18 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         context = body.get(Claim.CONTEXT)
         if context is not None and (not isinstance(context, dict) or not context.get("id")):
             raise LaunchError("claims", "context.id fehlt")
+        # The spec caps these ids at 255 characters, as do our columns: a longer one failed with
+        # a 500 on PostgreSQL (and was stored on SQLite).
+        link = body.get(Claim.RESOURCE_LINK)
+        ids = {
+            "sub": body["sub"],
+            "deployment_id": deployment_id,
+            "context.id": str(context["id"]) if context else "",
+            "resource_link.id": str(link.get("id") or "") if isinstance(link, dict) else "",
+        }
+        for name, value in ids.items():
+            if len(value) > MAX_ID_LENGTH:
+                raise LaunchError("claims", f"{name} länger als {MAX_ID_LENGTH} Zeichen")
         return self
 
     def save_launch_data(self) -> ToolMessageLaunch:

@@ -35,12 +35,27 @@ TOKEN_HEADER = "X-Launch-Token"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _clean(value: Any) -> str | None:
+#: Length of the name, e-mail and title columns, and of the URL columns.
+TEXT_LENGTH = 255
+URL_LENGTH = 1024
+
+
+def _clean(value: Any, *, shorten: bool = True) -> str | None:
     # ILIAS sends "-" for withheld names (lti-notes §3).
     if not isinstance(value, str):
         return None
     value = value.strip()
-    return value if value and value != "-" else None
+    if not value or value == "-":
+        return None
+    if len(value) > TEXT_LENGTH:
+        # PostgreSQL refuses longer values (500): shorten names and titles, drop the rest.
+        return value[:TEXT_LENGTH] if shorten else None
+    return value
+
+
+def _url(value: Any) -> str | None:
+    """A URL claim as stored: only a string that fits the column (else PostgreSQL fails)."""
+    return value if isinstance(value, str) and 0 < len(value) <= URL_LENGTH else None
 
 
 def _upsert_user(registration: Registration, body: dict[str, Any]) -> LtiUser:
@@ -54,7 +69,7 @@ def _upsert_user(registration: Registration, body: dict[str, Any]) -> LtiUser:
     user.name = _clean(body.get("name"))
     user.given_name = _clean(body.get("given_name"))
     user.family_name = _clean(body.get("family_name"))
-    user.email = _clean(body.get("email"))
+    user.email = _clean(body.get("email"), shorten=False)
     user.last_launch_at = utcnow()
     return user
 
@@ -78,11 +93,11 @@ def _upsert_context(
     context.title = _clean(claim.get("title")) or context.title
     context.label = _clean(claim.get("label")) or context.label
     nrps = body.get(Claim.NRPS)
-    if isinstance(nrps, dict) and nrps.get("context_memberships_url"):
+    if isinstance(nrps, dict) and _url(nrps.get("context_memberships_url")):
         context.nrps_url = nrps["context_memberships_url"]
     ags = body.get(Claim.AGS_ENDPOINT)
     if isinstance(ags, dict):
-        context.ags_lineitems_url = ags.get("lineitems") or context.ags_lineitems_url
+        context.ags_lineitems_url = _url(ags.get("lineitems")) or context.ags_lineitems_url
         if isinstance(ags.get("scope"), list):
             context.ags_scopes = [s for s in ags["scope"] if isinstance(s, str)]
     return context
@@ -108,7 +123,7 @@ def _upsert_resource_link(
     custom = body.get(Claim.CUSTOM)
     link.custom = custom if isinstance(custom, dict) else {}
     ags = body.get(Claim.AGS_ENDPOINT)
-    if isinstance(ags, dict) and ags.get("lineitem"):
+    if isinstance(ags, dict) and _url(ags.get("lineitem")):
         link.lineitem_url = ags["lineitem"]
     return link
 
@@ -145,7 +160,7 @@ def record_launch(registration: Registration, body: dict[str, Any]) -> Launch:
         custom=custom if isinstance(custom, dict) else {},
         deep_linking_settings=settings if isinstance(settings, dict) else None,
         ags=ags if isinstance(ags, dict) else None,
-        return_url=presentation.get("return_url") if isinstance(presentation, dict) else None,
+        return_url=_url(presentation.get("return_url")) if isinstance(presentation, dict) else None,
         expires_at=utcnow() + timedelta(seconds=current_app.config["LAUNCH_MAX_AGE"]),
     )
     db.session.add(launch)
