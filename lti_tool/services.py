@@ -9,12 +9,13 @@ import time
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import jwt
 import requests
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from .extensions import db
@@ -82,7 +83,9 @@ def _request_token(registration: Registration, scope_key: str) -> tuple[str, int
             timeout=current_app.config["HTTP_TIMEOUT_SECONDS"],
         )
     except requests.RequestException as error:
-        raise ServiceError(f"Token-Endpunkt nicht erreichbar: {type(error).__name__}", retryable=True) from error
+        raise ServiceError(
+            f"Token-Endpunkt nicht erreichbar: {type(error).__name__}", retryable=True
+        ) from error
     if response.status_code != 200:
         # ILIAS answers an assertion it cannot verify with 500 (lti-notes §7): retry, but capped.
         raise ServiceError(
@@ -100,11 +103,16 @@ def _request_token(registration: Registration, scope_key: str) -> tuple[str, int
 
 
 def _token_row(registration: Registration, scope_key: str, *, lock: bool) -> AccessToken:
-    query = select(AccessToken).where(
-        AccessToken.registration_id == registration.id, AccessToken.scopes == scope_key
-    )
+    where = (AccessToken.registration_id == registration.id, AccessToken.scopes == scope_key)
+    query = select(AccessToken).where(*where)
     if lock:
         query = query.with_for_update()
+        if db.session.get_bind().dialect.name != "postgresql":
+            # SQLite ignores FOR UPDATE: a no-op write takes its database write lock instead, so a
+            # second process waits for the new token rather than requesting one of its own.
+            db.session.execute(
+                update(AccessToken).where(*where).values(requested_count=AccessToken.requested_count)
+            )
     row = db.session.scalars(query).first()
     if row is not None:
         return row
@@ -116,19 +124,38 @@ def _token_row(registration: Registration, scope_key: str, *, lock: bool) -> Acc
     return db.session.scalars(query).one()
 
 
-def access_token(registration: Registration, scopes: Iterable[str], *, force_new: bool = False) -> str:
+def access_token(
+    registration: Registration,
+    scopes: Iterable[str],
+    *,
+    force_new: bool = False,
+    rejected: str | None = None,
+) -> str:
     """A valid bearer token for ``scopes``; requests one only when none is cached.
 
-    Commits: the token row is locked (PostgreSQL: SELECT … FOR UPDATE; SQLite serialises writers)
+    ``rejected`` is a token the platform just answered with 401: a new one is requested unless
+    another process has already replaced it. ``force_new`` requests one in any case.
+
+    Commits: the token row is locked (PostgreSQL: SELECT … FOR UPDATE; SQLite: its write lock)
     while a new token is requested, so concurrent workers wait for it instead of asking again."""
     scope_key = _scope_key(scopes)
+
+    def usable(row: AccessToken) -> bool:
+        return bool(
+            not force_new
+            and row.token
+            and row.token != rejected
+            and row.expires_at
+            and row.expires_at - EXPIRY_MARGIN > utcnow()
+        )
+
     row = _token_row(registration, scope_key, lock=False)
-    if not force_new and row.token and row.expires_at and row.expires_at - EXPIRY_MARGIN > utcnow():
-        return row.token
+    if usable(row):
+        return str(row.token)
     db.session.commit()
     row = _token_row(registration, scope_key, lock=True)
-    if not force_new and row.token and row.expires_at and row.expires_at - EXPIRY_MARGIN > utcnow():
-        token = row.token
+    if usable(row):
+        token = str(row.token)
         db.session.commit()
         return token
     try:
@@ -175,9 +202,13 @@ def service_request(
                 timeout=current_app.config["HTTP_TIMEOUT_SECONDS"],
             )
         except requests.RequestException as error:
-            raise ServiceError(f"{type(error).__name__} bei {method} {url}", retryable=True) from error
+            raise ServiceError(
+                f"{type(error).__name__} bei {method} {url}", retryable=True
+            ) from error
         if response.status_code == 401 and attempt == 1:
-            token = access_token(registration, scopes, force_new=True)
+            # Refresh only if no other worker has done so since this token was read: N workers
+            # hitting one expired token make one token request, not N.
+            token = access_token(registration, scopes, rejected=token)
             continue
         if 200 <= response.status_code < 300:
             return response
@@ -212,4 +243,12 @@ def _retry_after(response: requests.Response) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    # RFC 9110 §10.2.3: Retry-After may also be an HTTP date.
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - utcnow()).total_seconds())
