@@ -11,3 +11,7 @@ def init_app(app: Flask) -> None:
     from . import models, views  # noqa: F401  (models registers the tables)
 
     views.init_app(app)
+
+    from . import gradebook
+
+    gradebook.init_app(app)
