@@ -1,0 +1,113 @@
+"""The platform's key set: fetched when needed, refetched when a platform rotates its key (without
+a restart of the tool), and not hammered by launches with unknown key ids."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from datetime import timedelta
+
+from lti_tool.extensions import db
+from lti_tool.models import Registration, utcnow
+from tests.lti_tool.conftest import (
+    CraftedPlatform,
+    cached_key,
+    launches,
+    problem_detail,
+    problem_title,
+)
+from tests.support.tokens import PlatformKey
+
+
+def registration(platform: CraftedPlatform) -> Registration:
+    db.session.rollback()
+    return db.session.scalars(
+        db.select(Registration).where(Registration.client_id == platform.client_id)
+    ).one()
+
+
+def forget_key_set(platform: CraftedPlatform) -> None:
+    stored = registration(platform)
+    stored.key_set, stored.key_set_fetched_at = None, None
+    db.session.commit()
+
+
+def test_known_kid_uses_the_stored_key_set_without_fetching(platform: CraftedPlatform) -> None:
+    assert platform.launch().status_code == 303
+    assert platform.jwks.hits == 0
+
+
+def test_platform_key_rotation_is_followed_without_restart(platform: CraftedPlatform) -> None:
+    k1, k2, k3 = cached_key("rot-1"), cached_key("rot-2"), cached_key("rot-3")
+    platform.jwks.keys = [k1.jwk]
+    forget_key_set(platform)
+
+    first = platform.launch(with_key(k1))
+    assert first.status_code == 303, problem_title(first)
+    assert platform.jwks.hits == 1
+    assert [k["kid"] for k in registration(platform).key_set["keys"]] == [k1.kid]
+
+    # The platform rotates: its key set now holds k2 only, and it signs with k2.
+    platform.jwks.keys = [k2.jwk]
+    rotated = platform.launch(with_key(k2))
+    assert rotated.status_code == 303, problem_title(rotated)
+    assert platform.jwks.hits == 2
+    assert [k["kid"] for k in registration(platform).key_set["keys"]] == [k2.kid]
+
+    # The retired key and a key nobody published are refused.
+    for stranger in (k1, k3):
+        refused = platform.launch(with_key(stranger))
+        assert refused.status_code == 400
+        assert problem_title(refused) == "Unbekannter Schlüssel"
+        assert stranger.kid in problem_detail(refused)
+    assert launches() == 2
+
+
+def with_key(key: PlatformKey) -> Callable[[CraftedPlatform, str], str]:
+    return lambda p, nonce: p.sign(p.claims(nonce), key=key)
+
+
+def test_refetch_for_unknown_kids_is_rate_limited(platform: CraftedPlatform) -> None:
+    platform.app.config["JWKS_REFETCH_INTERVAL"] = 60
+    k2, stranger = cached_key("rate-2"), cached_key("rate-stranger")
+    stored = registration(platform)
+    stored.key_set_fetched_at = utcnow() - timedelta(minutes=5)
+    db.session.commit()
+
+    first = platform.launch(with_key(stranger))
+    assert problem_title(first) == "Unbekannter Schlüssel"
+    assert platform.jwks.hits == 1
+    second = platform.launch(with_key(stranger))
+    assert problem_title(second) == "Unbekannter Schlüssel"
+    assert platform.jwks.hits == 1, "a second unknown kid within the interval fetched again"
+
+    # Within the interval even a genuine rotation waits: the limit protects the platform.
+    platform.jwks.keys = [k2.jwk]
+    early = platform.launch(with_key(k2))
+    assert problem_title(early) == "Unbekannter Schlüssel"
+    assert platform.jwks.hits == 1
+
+    # Once the interval has passed, the next unknown kid is looked up again.
+    stored = registration(platform)
+    stored.key_set_fetched_at = utcnow() - timedelta(seconds=61)
+    db.session.commit()
+    accepted = platform.launch(with_key(k2))
+    assert accepted.status_code == 303, problem_title(accepted)
+    assert platform.jwks.hits == 2
+    assert launches() == 1
+
+
+def test_unreachable_key_set_is_reported_as_such(platform: CraftedPlatform) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    stored = registration(platform)
+    stored.key_set_url = f"http://127.0.0.1:{closed_port}/certs"
+    stored.key_set, stored.key_set_fetched_at = None, None
+    db.session.commit()
+
+    response = platform.launch()
+
+    assert response.status_code == 502
+    assert problem_title(response) == "Schlüssel der Plattform nicht abrufbar"
+    assert launches() == 0
