@@ -1,13 +1,24 @@
-"""Placeholder: the demo LMS is being written."""
-from flask import Blueprint, Flask
+"""The built-in demo LMS: a small but real LTI 1.3 platform under ``/demo-lms`` that launches
+the tool over HTTP exactly as Moodle would (OIDC login, signed id_token, Deep Linking, OAuth2
+client credentials, AGS, NRPS). Only for development and demonstrations: ``create_app`` calls
+:func:`init_app` only when ``DEMO_LMS`` is on, which production forbids.
 
-bp = Blueprint("demo_lms", __name__, url_prefix="/demo-lms")
+Its state (key, resource links, gradebook, tokens) lives in its own SQLite file, never in the
+tool's schema.
+"""
 
+from __future__ import annotations
 
-@bp.get("/")
-def course() -> str:
-    return "Demo-LMS folgt."
+from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    """Mount the blueprint, the ``demo-lms`` CLI group and the demo's own database."""
+    # Importing the endpoint modules attaches their routes to the blueprint.
+    from . import ags, deep_linking, nrps, oauth, oidc, pages, store  # noqa: F401
+    from .blueprint import bp
+    from .cli import demo_lms
+
+    store.init_app(app)
     app.register_blueprint(bp)
+    app.cli.add_command(demo_lms)
