@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from jwcrypto.jwk import JWK
 from pylti1p3.deployment import Deployment as PyltiDeployment
 from pylti1p3.registration import Registration as PyltiRegistration
 from pylti1p3.tool_config.abstract import ToolConfAbstract
@@ -26,6 +27,9 @@ def to_pylti_registration(registration: Registration) -> PyltiRegistration:
     if registration.audience:
         pylti.set_auth_audience(registration.audience)
     pylti.set_tool_private_key(key.private_key_pem)
+    # pylti1p3 takes the client assertion's kid from the public key; without it the assertion
+    # carries no kid and platforms that pick keys by kid (Moodle's keyset URL) refuse it.
+    pylti.set_tool_public_key(JWK(**key.public_jwk).export_to_pem().decode())
     return pylti
 
 
