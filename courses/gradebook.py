@@ -129,7 +129,9 @@ class GradebookOutbox(db.Model):  # type: ignore[name-defined]
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    course_module_pk: Mapped[int] = mapped_column(ForeignKey("course_module.id", ondelete="CASCADE"))
+    course_module_pk: Mapped[int] = mapped_column(
+        ForeignKey("course_module.id", ondelete="CASCADE")
+    )
     """(Indexed by the unique constraint, whose first column it is.)"""
     user_pk: Mapped[int] = mapped_column(ForeignKey("lti_user.id", ondelete="CASCADE"), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -506,7 +508,11 @@ def claim_batch(worker: str, limit: int, *, only_id: int | None = None) -> list[
         ids = list(
             db.session.scalars(
                 update(GradebookOutbox)
-                .where(GradebookOutbox.id.in_(candidates.with_for_update(skip_locked=True).scalar_subquery()))
+                .where(
+                    GradebookOutbox.id.in_(
+                        candidates.with_for_update(skip_locked=True).scalar_subquery()
+                    )
+                )
                 .values(**claim_values)
                 .returning(GradebookOutbox.id)
                 .execution_options(synchronize_session=False)

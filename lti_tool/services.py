@@ -111,7 +111,9 @@ def _token_row(registration: Registration, scope_key: str, *, lock: bool) -> Acc
             # SQLite ignores FOR UPDATE: a no-op write takes its database write lock instead, so a
             # second process waits for the new token rather than requesting one of its own.
             db.session.execute(
-                update(AccessToken).where(*where).values(requested_count=AccessToken.requested_count)
+                update(AccessToken)
+                .where(*where)
+                .values(requested_count=AccessToken.requested_count)
             )
     row = db.session.scalars(query).first()
     if row is not None:
