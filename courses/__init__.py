@@ -11,6 +11,7 @@ def init_app(app: Flask) -> None:
     from . import models, views  # noqa: F401  (models registers the tables)
 
     views.init_app(app)
+    from . import cli; cli.init_app(app)  # noqa: E702, I001  (one line: flask courses …)
 
     from . import gradebook
 

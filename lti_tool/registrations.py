@@ -45,19 +45,25 @@ def _is_http_url(value: str) -> bool:
     return parts.scheme in {"http", "https"} and bool(parts.netloc) and not parts.fragment
 
 
+#: marshmallow's own message is English; the CLI speaks German.
+LENGTH = "Muss {min} bis {max} Zeichen lang sein."
+
+
 class RegistrationSchema(Schema):
     """Validates the values of ``lti platform add``; errors name the option."""
 
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    issuer = fields.String(required=True, validate=validate.Length(min=1, max=255))
-    client_id = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200, error=LENGTH))
+    issuer = fields.String(required=True, validate=validate.Length(min=1, max=255, error=LENGTH))
+    client_id = fields.String(
+        required=True, validate=validate.Length(min=1, max=255, error=LENGTH)
+    )
     auth_login_url = fields.String(required=True)
     auth_token_url = fields.String(required=True)
     key_set_url = fields.String(required=True)
     audience = fields.String(load_default=None, allow_none=True)
     product_family = fields.String(load_default=None, allow_none=True)
     deployments = fields.List(
-        fields.String(validate=validate.Length(min=1, max=255)),
+        fields.String(validate=validate.Length(min=1, max=255, error=LENGTH)),
         required=True,
         validate=validate.Length(min=1, error="Mindestens eine Deployment-ID angeben."),
     )
@@ -95,6 +101,10 @@ def apply_preset(preset_name: str, base_url: str) -> dict[str, str]:
     }
 
 
+#: Fields whose CLI option is not simply the field name with dashes.
+OPTIONS = {"deployments": "--deployment"}
+
+
 def format_validation_error(error: ValidationError) -> str:
     """One line per field, for the CLI."""
     messages = error.normalized_messages()
@@ -102,7 +112,7 @@ def format_validation_error(error: ValidationError) -> str:
     for field, problems in sorted(messages.items()):
         if isinstance(problems, dict):
             problems = [str(p) for values in problems.values() for p in values]
-        option = "--" + field.replace("_", "-")
+        option = OPTIONS.get(field, "--" + field.replace("_", "-"))
         lines.extend(f"{option}: {problem}" for problem in problems)
     return "\n".join(lines)
 
