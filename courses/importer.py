@@ -78,7 +78,9 @@ class ImportReport:
             ("Zurückgezogene Einheiten", self.units_retired),
             ("Wieder aufgenommene Einheiten", self.units_restored),
         ]
-        lines = [f"{label}: {', '.join(items)}" for label, items in labelled if items]
+        lines = [
+            f"{label} ({len(items)}): {', '.join(items)}" for label, items in labelled if items
+        ]
         totals = f"{self.module_count} Module, {self.unit_count} Einheiten"
         lines.append(f"{totals} im Katalog." if self.changed else f"keine Änderungen ({totals}).")
         return lines

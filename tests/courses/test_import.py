@@ -116,7 +116,7 @@ def test_cli_import_is_idempotent(app: Flask, catalog: Path) -> None:
     second = runner.invoke(args=["courses", "import", "--catalog", str(catalog)])
 
     assert first.exit_code == 0, first.output
-    assert "Neue Module: b1-grundlagen, p1-praxis" in first.output
+    assert "Neue Module (2): b1-grundlagen, p1-praxis" in first.output
     assert second.exit_code == 0, second.output
     assert second.output == "keine Änderungen (2 Module, 5 Einheiten).\n"
     assert _counts() == (2, 5, 5)
