@@ -16,3 +16,8 @@ def init_app(app: Flask) -> None:
     from . import gradebook
 
     gradebook.init_app(app)
+    from . import lotse_cli, lotse_views, municipalities  # Lotse pages, roster, grading
+
+    municipalities.init_app(app)
+    lotse_views.init_app(app)
+    lotse_cli.init_app(app)
