@@ -1,15 +1,15 @@
 """Settings read from the environment.
 
-``LOTSEN_ENV`` chooses the class: ``development`` (the default, used by ``make run`` with the demo
-LMS), ``testing`` or ``production``. Production refuses to start without a secret key, a database URL
-and a public base URL, and can never serve the demo LMS.
+``LOTSEN_ENV`` chooses the class: ``development`` (the default, used by ``make run`` with the
+demo LMS), ``testing`` or ``production``. Production refuses to start without a secret key, a
+database URL and a public base URL, and can never serve the demo LMS.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,7 +36,7 @@ class BaseSettings:
     ENV_NAME = "base"
     SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI: str | None = None
-    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
     #: Public address of this installation (scheme and host, no trailing slash), e.g.
     #: ``https://lotsen.hsf.sachsen.de``. Without it the request's own host is used.
     PUBLIC_BASE_URL: str | None = None

@@ -94,7 +94,9 @@ def _wants_json() -> bool:
 def render_problem(problem: Problem, status: int, detail: str | None = None) -> Response:
     """Render a German error page (or JSON for API clients)."""
     if _wants_json():
-        response = jsonify({"error": problem.title, "message": problem.explanation, "detail": detail})
+        response = jsonify(
+            {"error": problem.title, "message": problem.explanation, "detail": detail}
+        )
     else:
         response = Response(
             render_template("problem.html", problem=problem, detail=detail),
@@ -107,18 +109,26 @@ def render_problem(problem: Problem, status: int, detail: str | None = None) -> 
 HTTP_PROBLEMS = {
     400: Problem("Ungültige Anfrage", "Die Anfrage konnte nicht verarbeitet werden.", ""),
     403: PROBLEMS["forbidden"],
-    404: Problem("Nicht gefunden", "Diese Seite gibt es nicht, oder sie ist für Sie nicht sichtbar.", ""),
-    405: Problem("Methode nicht erlaubt", "Diese Adresse nimmt diese Art von Anfrage nicht an.", ""),
+    404: Problem(
+        "Nicht gefunden", "Diese Seite gibt es nicht, oder sie ist für Sie nicht sichtbar.", ""
+    ),
+    405: Problem(
+        "Methode nicht erlaubt", "Diese Adresse nimmt diese Art von Anfrage nicht an.", ""
+    ),
     413: Problem("Zu groß", "Die gesendeten Daten überschreiten die erlaubte Größe.", ""),
     422: Problem("Ungültige Eingabe", "Einige Angaben sind nicht gültig.", ""),
-    429: Problem("Zu viele Anfragen", "Bitte warten Sie einen Moment und versuchen Sie es erneut.", ""),
+    429: Problem(
+        "Zu viele Anfragen", "Bitte warten Sie einen Moment und versuchen Sie es erneut.", ""
+    ),
 }
 
 
 def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(LaunchError)
     def _launch_error(error: LaunchError) -> Response:
-        log.info("request refused: code=%s status=%s detail=%s", error.code, error.status, error.detail)
+        log.info(
+            "request refused: code=%s status=%s detail=%s", error.code, error.status, error.detail
+        )
         db.session.rollback()
         return render_problem(error.problem, error.status, error.detail)
 

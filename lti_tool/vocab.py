@@ -42,7 +42,9 @@ class ToolRole(StrEnum):
 
 #: Local names of LIS roles (after the last '#' or '/') that make a user a Lotse. Everything else,
 #: an unknown role or no role at all makes a Navigator.
-LOTSE_ROLE_NAMES = frozenset({"Instructor", "Administrator", "ContentDeveloper", "TeachingAssistant"})
+LOTSE_ROLE_NAMES = frozenset(
+    {"Instructor", "Administrator", "ContentDeveloper", "TeachingAssistant"}
+)
 
 
 class Scope(StrEnum):
