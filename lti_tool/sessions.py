@@ -12,6 +12,7 @@ from typing import Any, TypeVar, cast
 from flask import current_app, g, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .errors import LaunchError
 from .extensions import db
@@ -58,13 +59,27 @@ def _url(value: Any) -> str | None:
     return value if isinstance(value, str) and 0 < len(value) <= URL_LENGTH else None
 
 
+M = TypeVar("M", LtiUser, LtiContext, LtiResourceLink)
+
+_INSERTS: dict[str, Callable[..., Any]] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def _get_or_insert(model: type[M], **key: Any) -> M:
+    """The row with ``key``, inserted if missing. Two workers may insert the same row at once (a
+    class opening a new course together, one person in two tabs); with a plain INSERT the second
+    failed on the unique constraint (500). INSERT … ON CONFLICT DO NOTHING makes it wait for the
+    first and then use that row."""
+    query = select(model).filter_by(**key)
+    found = db.session.scalars(query).first()
+    if found is not None:
+        return found
+    insert = _INSERTS[db.session.get_bind().dialect.name]
+    db.session.execute(insert(model).values(**key).on_conflict_do_nothing())
+    return db.session.scalars(query).one()
+
+
 def _upsert_user(registration: Registration, body: dict[str, Any]) -> LtiUser:
-    user = db.session.scalars(
-        select(LtiUser).where(LtiUser.registration_id == registration.id, LtiUser.sub == body["sub"])
-    ).first()
-    if user is None:
-        user = LtiUser(registration_id=registration.id, sub=body["sub"])
-        db.session.add(user)
+    user = _get_or_insert(LtiUser, registration_id=registration.id, sub=body["sub"])
     # What the platform shares now replaces what it shared before: withheld means withheld.
     user.name = _clean(body.get("name"))
     user.given_name = _clean(body.get("given_name"))
@@ -80,15 +95,9 @@ def _upsert_context(
     claim = body.get(Claim.CONTEXT)
     if not isinstance(claim, dict):
         return None
-    context = db.session.scalars(
-        select(LtiContext).where(
-            LtiContext.registration_id == registration.id,
-            LtiContext.context_id == str(claim["id"]),
-        )
-    ).first()
-    if context is None:
-        context = LtiContext(registration_id=registration.id, context_id=str(claim["id"]))
-        db.session.add(context)
+    context = _get_or_insert(
+        LtiContext, registration_id=registration.id, context_id=str(claim["id"])
+    )
     context.deployment_id = deployment.id
     context.title = _clean(claim.get("title")) or context.title
     context.label = _clean(claim.get("label")) or context.label
@@ -109,15 +118,9 @@ def _upsert_resource_link(
     claim = body.get(Claim.RESOURCE_LINK)
     if not isinstance(claim, dict) or not claim.get("id"):
         return None
-    link = db.session.scalars(
-        select(LtiResourceLink).where(
-            LtiResourceLink.registration_id == registration.id,
-            LtiResourceLink.resource_link_id == str(claim["id"]),
-        )
-    ).first()
-    if link is None:
-        link = LtiResourceLink(registration_id=registration.id, resource_link_id=str(claim["id"]))
-        db.session.add(link)
+    link = _get_or_insert(
+        LtiResourceLink, registration_id=registration.id, resource_link_id=str(claim["id"])
+    )
     link.context = context
     link.title = _clean(claim.get("title")) or link.title
     custom = body.get(Claim.CUSTOM)
