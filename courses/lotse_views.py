@@ -63,6 +63,7 @@ from .roster import (
     failure_notice,
     last_sync,
     member_of,
+    record_launchers,
     refresh,
     refresh_once_per_launch,
     roster,
@@ -363,11 +364,17 @@ def dashboard() -> ResponseReturnValue:
     )
 
 
+def _record_launchers(context: LtiContext) -> None:
+    if record_launchers(context):
+        db.session.commit()
+
+
 @bp.get("/lotse/uebersicht.csv")
 @lotse_required
 def dashboard_csv() -> Response:
     """The overview as CSV for German Excel (UTF-8 with BOM, ``;``, CRLF)."""
     context = _context()
+    _record_launchers(context)
     overview = build_overview(context, _filters(context, focus=False))
     response = Response(overview_csv(overview), mimetype="text/csv")
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
@@ -382,6 +389,7 @@ def dashboard_csv() -> Response:
 def dashboard_json() -> Response:
     """The overview as JSON (fields: :class:`courses.dashboard.OverviewSchema`)."""
     context = _context()
+    _record_launchers(context)
     overview = build_overview(context, _filters(context, focus=False))
     response = jsonify(OverviewSchema().dump(overview))
     response.headers["Cache-Control"] = "private, no-store"
@@ -460,6 +468,7 @@ def _course_module(course_module_pk: int) -> CourseModule:
 
 
 def _navigator_memberships(context: LtiContext) -> list[Any]:
+    _record_launchers(context)
     return [
         e
         for e in roster(context)
