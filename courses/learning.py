@@ -13,7 +13,6 @@ from pathlib import Path
 from flask import abort, current_app
 from flask_babel import gettext as _
 from sqlalchemy import exists, or_, select
-from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage
 
 from lti_tool.extensions import db
@@ -29,7 +28,7 @@ from .models import (
     UnitState,
     UnitVersion,
 )
-from .progress import set_unit_state, unit_state
+from .progress import insert_if_missing, set_unit_state, unit_state
 from .quizzes import (
     QuizAttempt,
     QuizResult,
@@ -77,16 +76,16 @@ def ensure_course_module(
     )
     placed = db.session.scalars(query).first()
     if placed is None:
-        placed = CourseModule(context_pk=context.id, module_pk=module.id, created_at=utcnow())
-        placed.resource_link_pk = link.id if link is not None else None
-        try:
-            with db.session.begin_nested():
-                db.session.add(placed)
-        except IntegrityError:
-            # Two first launches of the same course at once: the other one placed it.
-            placed = db.session.scalars(query).one()
-        else:
-            log.info("module placed: context=%s module=%s", context.id, module.id)
+        # Two first launches of the same course at once place it once.
+        insert_if_missing(
+            CourseModule,
+            context_pk=context.id,
+            module_pk=module.id,
+            resource_link_pk=link.id if link is not None else None,
+            limited_to_members=False,
+        )
+        placed = db.session.scalars(query).one()
+        log.info("module placed: context=%s module=%s", context.id, module.id)
     if placed.resource_link_pk is None and link is not None:
         placed.resource_link_pk = link.id
         db.session.flush()
@@ -266,23 +265,18 @@ def _submission_for(user_pk: int, context_pk: int, version: UnitVersion) -> Subm
     existing = submission_of(user_pk, context_pk, version.unit_pk)
     if existing is not None:
         return existing
-    submission = Submission(
+    insert_if_missing(
+        Submission,
         user_pk=user_pk,
         context_pk=context_pk,
         unit_pk=version.unit_pk,
         unit_version_pk=version.id,
         text="",
         state=SubmissionState.DRAFT.value,
-        created_at=utcnow(),
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(submission)
-    except IntegrityError:
-        found = submission_of(user_pk, context_pk, version.unit_pk)
-        assert found is not None
-        return found
-    return submission
+    created = submission_of(user_pk, context_pk, version.unit_pk)
+    assert created is not None
+    return created
 
 
 def save_submission(

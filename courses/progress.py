@@ -45,10 +45,12 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from flask_babel import lazy_gettext
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from lti_tool.extensions import db
 from lti_tool.models import LtiUser, utcnow
@@ -213,20 +215,16 @@ def set_unit_state(
     context_pk = course_module.context_pk
     row = _progress_row(user_pk, context_pk, version.unit_pk)
     if row is None:
-        row = UnitProgress(
+        insert_if_missing(
+            UnitProgress,
             user_pk=user_pk,
             context_pk=context_pk,
             unit_pk=version.unit_pk,
             unit_version_pk=version.id,
             state=UnitState.NOT_STARTED.value,
         )
-        try:
-            with db.session.begin_nested():
-                db.session.add(row)
-        except IntegrityError:
-            # A parallel request of the same Navigator created it first.
-            row = _progress_row(user_pk, context_pk, version.unit_pk)
-            assert row is not None
+        row = _progress_row(user_pk, context_pk, version.unit_pk)
+        assert row is not None
     if row.state == state.value:
         return False
     row.state = state.value
@@ -242,6 +240,16 @@ def set_unit_state(
     )
     events.progress_changed(user_pk, course_module.id)
     return True
+
+
+def insert_if_missing(model: type[db.Model], **values: Any) -> None:  # type: ignore[name-defined]
+    """``INSERT … ON CONFLICT DO NOTHING``: add a row unless a unique constraint already holds
+    one (a parallel request of the same user). No savepoint: with pysqlite a SAVEPOINT opened
+    before any write is committed by its RELEASE, taking the row out of the caller's
+    transaction."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    db.session.execute(insert(model).values(**values).on_conflict_do_nothing())
 
 
 def _progress_row(user_pk: int, context_pk: int, unit_pk: int) -> UnitProgress | None:
