@@ -1,0 +1,135 @@
+"""The whole browser flow over real HTTP, against an independent LTI 1.3 platform (lti1p3platform,
+tests/support/lti_platform.py): login initiation, cookie check, OIDC authentication, auto-posted
+id_token, the tool's 303 and its landing page; plus the token endpoint with the tool's key."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import requests
+from flask import Flask
+from pylti1p3.service_connector import ServiceConnector
+from sqlalchemy import select
+
+from lti_tool.extensions import db
+from lti_tool.models import Launch, LtiResourceLink, Registration
+from lti_tool.tool_conf import to_pylti_registration
+from lti_tool.vocab import Scope
+from tests.conftest import LiveServer
+from tests.support.lti_platform import TestPlatform
+
+pytestmark = pytest.mark.e2e
+
+LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
+INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
+ERIKA = {"sub": "u-erika", "name": "Erika Musterfrau", "email": "erika@gemeinde.example"}
+KARL = {"sub": "u-karl", "given_name": "Karl", "family_name": "Lotse"}
+
+
+def fact(page: str, label: str) -> str:
+    found = re.search(rf"<dt>{label}</dt>\s*<dd>(.*?)</dd>", page, re.S)
+    assert found, f"{label} fehlt auf der Seite"
+    return re.sub(r"<[^>]+>", "", found.group(1)).strip()
+
+
+def h1(page: str) -> str:
+    found = re.search(r"<h1>(.*?)</h1>", page, re.S)
+    return found.group(1).strip() if found else ""
+
+
+def test_learner_and_instructor_launch_through_the_browser_flow(
+    app: Flask, live_tool: LiveServer, lms: TestPlatform, browser: requests.Session
+) -> None:
+    page = lms.launch(browser, ERIKA, [LEARNER])
+
+    assert page.status_code == 200, (page.url, h1(page.text))
+    assert page.url.startswith(f"{live_tool.url}/start?lt=")
+    # The hops a browser took: platform -> tool login (cookie check) ... -> launch 303 -> start.
+    assert [r.status_code for r in page.history] == [303]
+    assert page.history[0].url == f"{live_tool.url}/lti/launch"
+    assert fact(page.text, "Rolle") == "Digital-Navigator/in"
+    assert fact(page.text, "Name") == "Erika Musterfrau"
+    assert fact(page.text, "Kurs") == lms.course.title
+    assert fact(page.text, "Plattform") == lms.name
+
+    with requests.Session() as other_browser:
+        other_browser.trust_env = False
+        page = lms.launch(other_browser, KARL, [INSTRUCTOR], resource_link_id="rl-2")
+
+    assert page.status_code == 200, (page.url, h1(page.text))
+    assert fact(page.text, "Rolle") == "Digital-Lotse/-Lotsin"
+    assert fact(page.text, "Name") == "Karl Lotse"
+    assert fact(page.text, "Kurs") == lms.course.title
+    assert fact(page.text, "Plattform") == lms.name
+    # The tool fetched the platform's key set once and kept it for the second launch.
+    assert lms.requests.count("/jwks") == 1
+
+    db.session.rollback()
+    roles = [(launch.user.sub, launch.role) for launch in db.session.scalars(select(Launch))]
+    assert sorted(roles) == [("u-erika", "navigator"), ("u-karl", "lotse")]
+
+
+def test_anonymous_launch_without_course_with_custom_parameters(
+    app: Flask, lms: TestPlatform, browser: requests.Session
+) -> None:
+    page = lms.launch(
+        browser, {"sub": "u-anon"}, [LEARNER], resource_link_id="rl-anon",
+        custom={"gemeinde": "Hohnstein", "modul": "b1"}, with_course=False,
+    )
+
+    assert page.status_code == 200, h1(page.text)
+    assert fact(page.text, "Name") == "anonym"
+    assert fact(page.text, "Kurs") == "kein Kurs übermittelt"
+    db.session.rollback()
+    link = db.session.scalars(select(LtiResourceLink)).one()
+    assert link.resource_link_id == "rl-anon"
+    assert link.custom == {"gemeinde": "Hohnstein", "modul": "b1"}
+    launch = db.session.scalars(select(Launch)).one()
+    assert launch.return_url == lms.url + "/course/return"
+
+
+def test_replayed_launch_form_is_refused(
+    app: Flask, lms: TestPlatform, browser: requests.Session
+) -> None:
+    assert lms.launch(browser, ERIKA, [LEARNER]).status_code == 200
+    assert lms.last_launch_form is not None
+    action, fields = lms.last_launch_form
+
+    replay = browser.post(action, data=fields, timeout=10)
+
+    assert replay.status_code == 400
+    assert h1(replay.text) == "Start bereits verwendet"
+    db.session.rollback()
+    assert len(db.session.scalars(select(Launch)).all()) == 1
+
+
+def test_unregistered_platform_is_turned_away_at_login(
+    app: Flask, live_tool: LiveServer, browser: requests.Session
+) -> None:
+    with TestPlatform(tool_url=live_tool.url, name="Fremdes LMS") as stranger:
+        page = stranger.launch(browser, ERIKA, [LEARNER])
+
+    assert page.status_code == 400
+    assert h1(page.text) == "Plattform nicht registriert"
+    assert "/auth" not in stranger.requests
+
+
+def test_tool_gets_an_access_token_with_its_published_key(
+    app: Flask, lms: TestPlatform, browser: requests.Session
+) -> None:
+    # A launch first: that is when a fresh installation creates its signing key.
+    assert lms.launch(browser, ERIKA, [LEARNER]).status_code == 200
+    db.session.rollback()
+    registration = db.session.scalars(
+        select(Registration).where(Registration.client_id == lms.client_id)
+    ).one()
+    connector = ServiceConnector(to_pylti_registration(registration))
+
+    token = connector.get_access_token([Scope.AGS_SCORE, Scope.NRPS_MEMBERSHIP])
+
+    # The platform verified the client assertion against the tool's JWKS, fetched over HTTP.
+    assert "/token" in lms.requests
+    scopes = lms.app.test_request_context(headers={"Authorization": f"Bearer {token}"})
+    with scopes:
+        assert sorted(lms.bearer_scopes()) == sorted([Scope.AGS_SCORE, Scope.NRPS_MEMBERSHIP])
