@@ -60,7 +60,8 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lti_tool.ags import AgsClient
@@ -227,22 +228,36 @@ def enqueue_score(
         now = utcnow()
         if row is None:
             stamp = _whole_second(now)
-            try:
-                with db.session.begin_nested():
-                    row = GradebookOutbox(
-                        course_module_pk=course_module_pk,
-                        user_pk=user_pk,
-                        version=1,
-                        payload={**score, "timestamp": stamp.isoformat()},
-                        state_at=stamp,
-                        state=OutboxState.PENDING.value,
-                        attempts=0,
-                        next_attempt_at=now,
-                    )
-                    db.session.add(row)
-            except IntegrityError:
+            # INSERT … ON CONFLICT DO NOTHING rather than a savepoint: with pysqlite a SAVEPOINT
+            # opened outside a transaction is committed by its RELEASE, which would take the row
+            # out of the change's transaction.
+            insert = (
+                pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+            )
+            result = db.session.execute(
+                insert(GradebookOutbox)
+                .values(
+                    course_module_pk=course_module_pk,
+                    user_pk=user_pk,
+                    version=1,
+                    payload={**score, "timestamp": stamp.isoformat()},
+                    state_at=stamp,
+                    state=OutboxState.PENDING.value,
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["course_module_pk", "user_pk"])
+            )
+            if _rowcount(result) != 1:
                 continue  # another transaction created it at the same moment: update that one
-            return row
+            return db.session.scalars(
+                select(GradebookOutbox).where(
+                    GradebookOutbox.course_module_pk == course_module_pk,
+                    GradebookOutbox.user_pk == user_pk,
+                )
+            ).one()
         if not force and row.state != OutboxState.FAILED and _same_score(row.payload, score):
             return row
         stamp = max(_whole_second(now), row.state_at + timedelta(seconds=1))
@@ -341,9 +356,16 @@ def ensure_line_item(course_module: CourseModule, client: AgsClient | None = Non
     1. one already set (Deep Linking created it; the Lotse side stores it);
     2. without column management ("grade sync only", lti-notes §2), the resource link's own;
     3. else the course's line item with ``resourceId`` = module slug, or a new one."""
+    client = client or client_for(course_module)
+    if not client.granted(Scope.AGS_SCORE):
+        # Scopes come from the newest launch; after one with AGS the Lotse can retry.
+        raise ServiceError(
+            "Die Plattform hat für diesen Kurs keine Notenübertragung (AGS-Scope score) "
+            "freigegeben.",
+            retryable=False,
+        )
     if course_module.lineitem_url:
         return course_module.lineitem_url
-    client = client or client_for(course_module)
     link = course_module.resource_link
     module = course_module.module
     if not client.can_manage_line_items:

@@ -4,6 +4,7 @@ course with placed modules and Navigatoren. Timeouts and backoff are short so fa
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,9 +147,19 @@ def seed_course(
     return course
 
 
+class QuickLiveServer(LiveServer):
+    """LiveServer that shuts down in milliseconds (serve_forever polls every 20 ms, not 0.5 s)."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__(app)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+
 @pytest.fixture
 def tool(gb_app: Flask) -> Iterator[LiveServer]:
-    with LiveServer(gb_app) as server:
+    with QuickLiveServer(gb_app) as server:
         yield server
 
 
@@ -165,7 +176,7 @@ def course(gb_app: Flask, platform: AgsPlatform) -> Course:
 
 @pytest.fixture
 def sqlite_tool(sqlite_gb_app: Flask) -> Iterator[LiveServer]:
-    with LiveServer(sqlite_gb_app) as server:
+    with QuickLiveServer(sqlite_gb_app) as server:
         yield server
 
 
@@ -194,3 +205,8 @@ def assert_gradebook_matches(course: Course) -> None:
         cm = db.session.get(CourseModule, row.course_module_pk)
         assert cm is not None and cm.lineitem_url
         assert course.platform.grade(cm.lineitem_url, row.payload["userId"]) == row.payload, row.id
+
+
+@pytest.fixture
+def sqlite_course(sqlite_gb_app: Flask, sqlite_platform: AgsPlatform) -> Course:
+    return seed_course(sqlite_platform)

@@ -65,7 +65,8 @@ def test_many_scores_one_token_and_created_line_items(gb_app: Flask, course: Cou
     assert_gradebook_matches(course)
 
 
-def test_score_values_and_progress(gb_app: Flask, course: Course) -> None:
+def test_score_values_and_progress(sqlite_gb_app: Flask, sqlite_course: Course) -> None:
+    course = sqlite_course
     cm, user = course.course_module_ids[0], course.user_ids[0]
     states = [
         (ScoreState("Started", "NotReady"), None),
@@ -95,7 +96,8 @@ def test_score_values_and_progress(gb_app: Flask, course: Course) -> None:
     assert [p.status for p in course.platform.score_posts] == [200] * 4
 
 
-def test_deep_linking_line_item_is_reused(gb_app: Flask, course: Course) -> None:
+def test_deep_linking_line_item_is_reused(sqlite_gb_app: Flask, sqlite_course: Course) -> None:
+    course = sqlite_course
     platform = course.platform
     url = platform.add_line_item(label="Aus Deep Linking", scoreMaximum=100)
     cm = db.session.get(CourseModule, course.course_module_ids[0])
@@ -110,8 +112,9 @@ def test_deep_linking_line_item_is_reused(gb_app: Flask, course: Course) -> None
 
 
 def test_grade_sync_only_uses_the_resource_links_own_line_item(
-    gb_app: Flask, platform: AgsPlatform
+    sqlite_gb_app: Flask, sqlite_platform: AgsPlatform
 ) -> None:
+    platform = sqlite_platform
     platform.allowed_scopes = GRADE_SYNC_ONLY
     course = seed_course(platform, modules=2, users=2, scopes=GRADE_SYNC_ONLY, link_lineitems=True)
     own = set(platform.line_items)
@@ -126,8 +129,9 @@ def test_grade_sync_only_uses_the_resource_links_own_line_item(
 
 
 def test_grade_sync_only_refused_post_falls_back_to_the_links_line_item(
-    gb_app: Flask, platform: AgsPlatform
+    sqlite_gb_app: Flask, sqlite_platform: AgsPlatform
 ) -> None:
+    platform = sqlite_platform
     # The launch claimed the lineitem scope, but the platform refuses to create (Moodle: 401).
     course = seed_course(platform, modules=1, users=1, link_lineitems=True)
     platform.allowed_scopes = GRADE_SYNC_ONLY
@@ -139,8 +143,9 @@ def test_grade_sync_only_refused_post_falls_back_to_the_links_line_item(
 
 
 def test_existing_line_item_found_by_resource_id_across_pages(
-    gb_app: Flask, platform: AgsPlatform
+    sqlite_gb_app: Flask, sqlite_platform: AgsPlatform
 ) -> None:
+    platform = sqlite_platform
     # Five foreign columns first: the search must follow the mixed-case next links.
     for number in range(5):
         platform.add_line_item(label=f"Fremd {number}", scoreMaximum=10, resourceId=f"x{number}")
@@ -176,7 +181,10 @@ def test_sync_grade_by_id_is_idempotent(gb_app: Flask, course: Course) -> None:
     assert db.session.get(GradebookOutbox, row_id).state == "delivered"
 
 
-def test_ensure_line_item_is_reused_once_stored(gb_app: Flask, course: Course) -> None:
+def test_ensure_line_item_is_reused_once_stored(
+    sqlite_gb_app: Flask, sqlite_course: Course
+) -> None:
+    course = sqlite_course
     cm = db.session.get(CourseModule, course.course_module_ids[0])
     first = ensure_line_item(cm)
     second = ensure_line_item(db.session.get(CourseModule, cm.id))
