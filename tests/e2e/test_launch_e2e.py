@@ -25,6 +25,7 @@ LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
 INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
 ERIKA = {"sub": "u-erika", "name": "Erika Musterfrau", "email": "erika@gemeinde.example"}
 KARL = {"sub": "u-karl", "given_name": "Karl", "family_name": "Lotse"}
+ROSTER_ROW = re.compile(r'<th scope="row">(.*?)</th>\s*<td>(.*?)</td>', re.S)
 
 
 def fact(page: str, label: str) -> str:
@@ -44,27 +45,41 @@ def test_learner_and_instructor_launch_through_the_browser_flow(
     page = lms.launch(browser, ERIKA, [LEARNER])
 
     assert page.status_code == 200, (page.url, h1(page.text))
-    assert page.url.startswith(f"{live_tool.url}/start?lt=")
-    # The hops a browser took: platform -> tool login (cookie check) ... -> launch 303 -> start.
+    # The last hops a browser took: the launch POST, answered 303, then the tool's start page.
     assert [r.status_code for r in page.history] == [303]
     assert page.history[0].url == f"{live_tool.url}/lti/launch"
+    assert page.url.startswith(f"{live_tool.url}/start?lt=")
     assert fact(page.text, "Rolle") == "Digital-Navigator/in"
     assert fact(page.text, "Name") == "Erika Musterfrau"
     assert fact(page.text, "Kurs") == lms.course.title
     assert fact(page.text, "Plattform") == lms.name
+    assert "Lotsen-Bereich" not in page.text
 
     with requests.Session() as other_browser:
         other_browser.trust_env = False
         page = lms.launch(other_browser, KARL, [INSTRUCTOR], resource_link_id="rl-2")
 
-    assert page.status_code == 200, (page.url, h1(page.text))
-    assert fact(page.text, "Rolle") == "Digital-Lotse/-Lotsin"
-    assert fact(page.text, "Name") == "Karl Lotse"
-    assert fact(page.text, "Kurs") == lms.course.title
-    assert fact(page.text, "Plattform") == lms.name
+        # A Lotse lands in the Lotse area of the course.
+        assert page.status_code == 200, (page.url, h1(page.text))
+        assert page.url.startswith(f"{live_tool.url}/lotse/")
+        assert "Lotsen-Bereich" in page.text
+        assert f"Kurs: <strong>{lms.course.title}</strong>" in page.text
+        # Its roster shows both people in their roles.
+        members = re.search(r'href="(/lotse/teilnehmende\?lt=[^"]+)"', page.text)
+        assert members, "kein Link zu den Teilnehmenden"
+        roster = other_browser.get(live_tool.url + members.group(1).replace("&amp;", "&"))
+        assert roster.status_code == 200
+        rows = {
+            re.sub(r"<[^>]+>|\s+", " ", name).strip(): role
+            for name, role in ROSTER_ROW.findall(roster.text)
+        }
+        assert rows == {
+            "Karl Lotse": "Digital-Lotse/-Lotsin",
+            "Erika Musterfrau": "Digital-Navigator/in",
+        }
+
     # The tool fetched the platform's key set once and kept it for the second launch.
     assert lms.requests.count("/jwks") == 1
-
     db.session.rollback()
     roles = [(launch.user.sub, launch.role) for launch in db.session.scalars(select(Launch))]
     assert sorted(roles) == [("u-erika", "navigator"), ("u-karl", "lotse")]
