@@ -66,7 +66,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lti_tool.ags import AgsClient
 from lti_tool.extensions import db
-from lti_tool.models import LtiContext, LtiUser, UTCDateTime, utcnow
+from lti_tool.models import LtiContext, LtiUser, Registration, UTCDateTime, utcnow
 from lti_tool.services import ServiceError, access_token
 from lti_tool.vocab import ActivityProgress, GradingProgress, Scope
 
@@ -605,22 +605,61 @@ def _clean_message(message: str, user_sub: str) -> str:
     return message[:500]
 
 
-def deliver(row_id: int, worker: str) -> tuple[Outcome, ServiceError | None]:
-    """Send one row this worker has claimed. Commits."""
+@dataclass
+class _Target:
+    """Where a placed module's scores go, kept for one batch so that each row costs one SELECT,
+    one POST and one UPDATE instead of reloading course, registration and line item."""
+
+    client: AgsClient
+    lineitem_url: str
+
+
+def _target(course_module_pk: int) -> _Target:
+    course_module = db.session.get(CourseModule, course_module_pk)
+    if course_module is None:
+        raise ServiceError("Das Modul ist nicht mehr im Kurs.", retryable=False)
+    client = client_for(course_module)
+    lineitem_url = ensure_line_item(course_module, client)
+    registration = db.session.get(Registration, client.registration.id)
+    assert registration is not None
+    # A plain copy of what service calls read, unaffected by the commits that follow.
+    snapshot = Registration(
+        id=registration.id,
+        client_id=registration.client_id,
+        auth_token_url=registration.auth_token_url,
+        audience=registration.audience,
+    )
+    return _Target(AgsClient(snapshot, client.scopes, client.lineitems_url), lineitem_url)
+
+
+def deliver(
+    row_id: int,
+    worker: str,
+    *,
+    renew: bool = True,
+    targets: dict[int, _Target] | None = None,
+) -> tuple[Outcome, ServiceError | None]:
+    """Send one row this worker has claimed. Commits.
+
+    ``renew``: extend the lease first (a batch skips it while its claim is fresh).
+    ``targets``: per-batch cache of where each module's scores go."""
     db.session.rollback()
     row = db.session.get(GradebookOutbox, row_id, populate_existing=True)
-    if row is None or row.claimed_by != worker or not _renew_lease(row_id, worker):
+    if row is None or row.claimed_by != worker:
         db.session.rollback()
         return Outcome.NOT_CLAIMED, None
-    row = db.session.get(GradebookOutbox, row_id)
-    assert row is not None
     version, payload, attempts = row.version, dict(row.payload), row.attempts
-    course_module = row.course_module
+    course_module_pk = row.course_module_pk
+    if renew and not _renew_lease(row_id, worker):
+        return Outcome.NOT_CLAIMED, None
     user_sub = str(payload.get("userId", ""))
     try:
-        client = client_for(course_module)
-        lineitem_url = ensure_line_item(course_module, client)
-        created = client.post_score(lineitem_url, payload)
+        target = targets.get(course_module_pk) if targets is not None else None
+        if target is None:
+            target = _target(course_module_pk)
+            if targets is not None:
+                targets[course_module_pk] = target
+        created = target.client.post_score(target.lineitem_url, payload)
     except ServiceError as error:
         db.session.rollback()
         return _failed(row_id, worker, version, attempts, error, user_sub), error
@@ -706,10 +745,13 @@ def deliver_batch(worker: str, limit: int | None = None, stats: WorkerStats | No
     row_ids = claim_batch(worker, int(limit or setting("GRADEBOOK_BATCH_SIZE")))
     if not row_ids:
         return 0
+    claimed_at = time.monotonic()
+    lease = float(setting("GRADEBOOK_LEASE_SECONDS"))
     stats.batches += 1
     registrations = _registration_of(row_ids)
     db.session.commit()
     paused: dict[int, datetime] = {}
+    targets: dict[int, _Target] = {}
     for row_id in row_ids:
         registration_id = registrations.get(row_id)
         pause = paused.get(registration_id) if registration_id is not None else None
@@ -724,7 +766,9 @@ def deliver_batch(worker: str, limit: int | None = None, stats: WorkerStats | No
             db.session.commit()
             stats.outcomes[Outcome.DEFERRED] += 1
             continue
-        outcome, error = deliver(row_id, worker)
+        # While two thirds of the batch's lease are left, the claim needs no renewal.
+        renew = time.monotonic() - claimed_at > lease / 3
+        outcome, error = deliver(row_id, worker, renew=renew, targets=targets)
         stats.outcomes[outcome] += 1
         if (
             outcome == Outcome.RETRY
