@@ -111,9 +111,13 @@ def _context() -> LtiContext:
 
 
 def _token() -> str:
-    if "lotse_token" not in g:
-        g.lotse_token = issue_token(current_launch())
-    return str(g.lotse_token)
+    # One renewed token per launch and response. Keyed by launch: in tests several requests
+    # share one application context, and with it ``g``.
+    launch = current_launch()
+    tokens: dict[str, str] = g.setdefault("lotse_tokens", {})
+    if launch.id not in tokens:
+        tokens[launch.id] = issue_token(launch)
+    return tokens[launch.id]
 
 
 def lurl(endpoint: str, **values: Any) -> str:

@@ -19,13 +19,20 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from flask import g
 from flask_babel import gettext as _
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, and_, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lti_tool.extensions import db
-from lti_tool.models import Launch, LtiContext, LtiUser, Registration, UTCDateTime, utcnow
+from lti_tool.models import (
+    Deployment,
+    Launch,
+    LtiContext,
+    LtiUser,
+    Registration,
+    UTCDateTime,
+    utcnow,
+)
 from lti_tool.nrps import Member, fetch_members
 from lti_tool.services import ServiceError
 from lti_tool.vocab import ToolRole, tool_role_for
@@ -135,20 +142,17 @@ class _RoleRules:
 
 
 def _rules(registration_id: int) -> _RoleRules:
-    cache: dict[int, _RoleRules] = g.setdefault("_lotse_role_rules", {})
-    if registration_id not in cache:
-        subs = db.session.scalars(
-            select(LotseGrant.sub).where(LotseGrant.registration_id == registration_id)
-        )
-        from lti_tool.models import Deployment
-
-        deployments = db.session.scalars(
-            select(LotseRoleDeployment.deployment_pk)
-            .join(Deployment, Deployment.id == LotseRoleDeployment.deployment_pk)
-            .where(Deployment.registration_id == registration_id)
-        )
-        cache[registration_id] = _RoleRules(frozenset(subs), frozenset(deployments))
-    return cache[registration_id]
+    """The grants of a registration (two small queries; not cached, so a grant or revocation
+    applies to the very next request)."""
+    subs = db.session.scalars(
+        select(LotseGrant.sub).where(LotseGrant.registration_id == registration_id)
+    )
+    deployments = db.session.scalars(
+        select(LotseRoleDeployment.deployment_pk)
+        .join(Deployment, Deployment.id == LotseRoleDeployment.deployment_pk)
+        .where(Deployment.registration_id == registration_id)
+    )
+    return _RoleRules(frozenset(subs), frozenset(deployments))
 
 
 def _role(
