@@ -28,7 +28,7 @@ from .models import (
     UnitState,
     UnitVersion,
 )
-from .progress import insert_if_missing, set_unit_state, unit_state
+from .progress import current_version, insert_if_missing, set_unit_state, unit_state
 from .quizzes import (
     QuizAttempt,
     QuizResult,
@@ -181,10 +181,6 @@ def unit_of(course_module: CourseModule, unit_slug: str) -> tuple[CatalogUnit, U
     return unit, version
 
 
-def current_version(unit: CatalogUnit) -> UnitVersion | None:
-    return next((v for v in unit.versions if v.version == unit.current_version), None)
-
-
 def neighbours(
     course_module: CourseModule, unit: CatalogUnit
 ) -> tuple[CatalogUnit | None, CatalogUnit | None]:
@@ -222,9 +218,18 @@ def mark_read(user_pk: int, course_module: CourseModule, version: UnitVersion) -
     )
 
 
+@dataclass(frozen=True)
+class QuizOutcome:
+    attempt: QuizAttempt
+    result: QuizResult
+    counted: QuizAttempt
+    """The attempt that counts now (best or latest)."""
+    state: UnitState
+
+
 def take_quiz(
     user_pk: int, course_module: CourseModule, version: UnitVersion, answers: dict[str, list[str]]
-) -> tuple[QuizAttempt, QuizResult]:
+) -> QuizOutcome:
     """Score and store an attempt; the unit is done while the counted attempt passes.
     Raises :class:`marshmallow.ValidationError` for answers that do not fit the quiz."""
     if version.unit.kind != UnitKind.QUIZ:
@@ -232,10 +237,10 @@ def take_quiz(
     attempt, result = record_attempt(
         user_pk=user_pk, context_pk=course_module.context_pk, version=version, answers=answers
     )
-    scoring = load_quiz(version).scoring
     attempts = attempts_of(user_pk, course_module.context_pk, version.unit_pk)
-    counted = counted_attempt(attempts, scoring)
-    state = UnitState.DONE if counted is not None and counted.passed else UnitState.IN_PROGRESS
+    counted = counted_attempt(attempts, load_quiz(version).scoring)
+    assert counted is not None  # there is at least the attempt just stored
+    state = UnitState.DONE if counted.passed else UnitState.IN_PROGRESS
     set_unit_state(user_pk=user_pk, course_module=course_module, version=version, state=state)
     log.info(
         "quiz attempt: user=%s unit=%s attempt=%s percent=%.0f",
@@ -244,7 +249,7 @@ def take_quiz(
         attempt.id,
         attempt.percent,
     )
-    return attempt, result
+    return QuizOutcome(attempt, result, counted, state)
 
 
 class SubmissionLocked(Exception):

@@ -317,7 +317,7 @@ def submit_quiz(slug: str, unit: str) -> ResponseReturnValue:
         if request.form.getlist(f"antwort-{q.id}")
     }
     try:
-        attempt, _result = take_quiz(launch.user_id, placed, version, answers)
+        outcome = take_quiz(launch.user_id, placed, version, answers)
     except ValidationError as error:
         db.session.rollback()
         messages: dict[str, Any] = error.messages if isinstance(error.messages, dict) else {}
@@ -332,7 +332,8 @@ def submit_quiz(slug: str, unit: str) -> ResponseReturnValue:
         )
     db.session.commit()
     return redirect(
-        tool_url("navigator.attempt", slug=slug, unit=unit, attempt_id=attempt.id), code=303
+        tool_url("navigator.attempt", slug=slug, unit=unit, attempt_id=outcome.attempt.id),
+        code=303,
     )
 
 
@@ -678,13 +679,10 @@ def api_submit_quiz(slug: str, unit: str) -> ResponseReturnValue:
     if catalog_unit.kind != UnitKind.QUIZ:
         abort(404)
     answers = _load(QuizAnswersSchema())["answers"]
-    attempt, result = take_quiz(launch.user_id, placed, version, answers)
+    outcome = take_quiz(launch.user_id, placed, version, answers)
     db.session.commit()
-    quiz = load_quiz(version)
-    attempts = attempts_of(launch.user_id, placed.context_pk, catalog_unit.id)
-    counted = counted_attempt(attempts, quiz.scoring)
-    data = _attempt_data(attempt, counted) | {
-        "unit_state": unit_state(launch.user_id, placed.context_pk, catalog_unit).value,
+    data = _attempt_data(outcome.attempt, outcome.counted) | {
+        "unit_state": outcome.state.value,
         "questions": [
             {
                 "id": r.question.id,
@@ -693,7 +691,7 @@ def api_submit_quiz(slug: str, unit: str) -> ResponseReturnValue:
                 "correct_options": sorted(r.question.correct_ids),
                 "explanation": r.question.explanation,
             }
-            for r in result.questions
+            for r in outcome.result.questions
         ],
     }
     return jsonify(AttemptResultSchema().dump(data)), 201

@@ -278,7 +278,8 @@ def rubric_maximum(version: UnitVersion) -> float:
     return float(sum(c.get("points", 0) for c in criteria))
 
 
-def _current_version(unit: CatalogUnit) -> UnitVersion | None:
+def current_version(unit: CatalogUnit) -> UnitVersion | None:
+    """The unit's content version that is current in the catalogue."""
     return next((v for v in unit.versions if v.version == unit.current_version), None)
 
 
@@ -322,7 +323,7 @@ def _final_score(
     if quizzes:
         percents = []
         for unit in quizzes:
-            version = _current_version(unit)
+            version = current_version(unit)
             scoring = load_quiz(version).scoring if version else "best"
             attempts = attempts_of(user_pk, course_module.context_pk, unit.id)
             counted = counted_attempt(attempts, scoring)

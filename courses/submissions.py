@@ -218,10 +218,11 @@ class CheckedUpload:
     stored_name: str = field(default_factory=lambda: secrets.token_urlsafe(24))
 
 
-def upload_folder(context_pk: int) -> Path:
+def upload_folder(context_pk: int, *, create: bool = True) -> Path:
     """Where a course's files live (created on demand, owner-only)."""
     folder = Path(current_app.config["UPLOAD_FOLDER"]) / str(int(context_pk))
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if create:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     return folder
 
 
@@ -229,9 +230,7 @@ def file_path(stored: SubmissionFile) -> Path:
     """The file's bytes on disk."""
     if not re.fullmatch(r"[A-Za-z0-9_-]+", stored.stored_name):
         raise ValueError("unexpected stored name")
-    return Path(current_app.config["UPLOAD_FOLDER"]) / str(
-        int(stored.submission.context_pk)
-    ) / stored.stored_name
+    return upload_folder(stored.submission.context_pk, create=False) / stored.stored_name
 
 
 def _content_matches(path: Path, ext: str) -> bool:

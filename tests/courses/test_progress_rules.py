@@ -10,9 +10,15 @@ import pytest
 from sqlalchemy import func, select
 
 from courses import events, submissions
-from courses.learning import current_version, save_submission, take_quiz
+from courses.learning import save_submission, take_quiz
 from courses.models import CatalogUnit, CourseModule, UnitProgress, UnitState
-from courses.progress import ModuleStatus, module_progress, score_state, set_unit_state
+from courses.progress import (
+    ModuleStatus,
+    current_version,
+    module_progress,
+    score_state,
+    set_unit_state,
+)
 from courses.submissions import Review, Submission, SubmissionState
 from lti_tool.extensions import db
 from lti_tool.models import LtiUser
