@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from markupsafe import Markup
 from marshmallow import Schema, fields
 from sqlalchemy import case, func, select
@@ -156,8 +157,8 @@ class Overview:
 
 STATE_FILTERS: list[tuple[str, Any]] = [
     *[(status.value, MODULE_STATUS_LABELS[status]) for status in ModuleStatus],
-    (OVERDUE, "überfällig"),
-    (NOT_LAUNCHED, "noch nicht gestartet"),
+    (OVERDUE, lazy_gettext("überfällig")),
+    (NOT_LAUNCHED, lazy_gettext("noch nicht gestartet")),
 ]
 
 
@@ -425,19 +426,19 @@ def distribution_svg(buckets: list[Bucket], *, title: str, description: str) -> 
 # --- CSV -----------------------------------------------------------------------------------
 
 CSV_HEADERS = [
-    "Name",
-    "Kennung im LMS",
-    "Gemeinde",
-    "Gemeindeschlüssel",
-    "Landkreis",
-    "Im Werkzeug gestartet",
-    "Modul",
-    "Modul-ID",
-    "Zugewiesen",
-    "Status",
-    "Fortschritt in %",
-    "Fällig am",
-    "Überfällig",
+    lazy_gettext("Name"),
+    lazy_gettext("Kennung im LMS"),
+    lazy_gettext("Gemeinde"),
+    lazy_gettext("Gemeindeschlüssel"),
+    lazy_gettext("Landkreis"),
+    lazy_gettext("Im Werkzeug gestartet"),
+    lazy_gettext("Modul"),
+    lazy_gettext("Modul-ID"),
+    lazy_gettext("Zugewiesen"),
+    lazy_gettext("Status"),
+    lazy_gettext("Fortschritt in %"),
+    lazy_gettext("Fällig am"),
+    lazy_gettext("Überfällig"),
 ]
 
 
@@ -458,7 +459,8 @@ def overview_csv(overview: Overview) -> bytes:
     row per Navigator and module (a Navigator without modules gets one row)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(CSV_HEADERS)
+    writer.writerow([str(h) for h in CSV_HEADERS])
+    yes, no = _("ja"), _("nein")
     columns = {c.course_module_pk: c for c in overview.modules}
     for row in overview.rows:
         person = [
@@ -467,7 +469,7 @@ def overview_csv(overview: Overview) -> bytes:
             row.municipality_name or "",
             row.municipality_ags or "",
             row.kreis or "",
-            "ja" if row.started else "nein",
+            yes if row.started else no,
         ]
         if not row.cells:
             writer.writerow([_cell_text(v) for v in person + [""] * 7])
@@ -481,11 +483,11 @@ def overview_csv(overview: Overview) -> bytes:
                         *person,
                         column.title,
                         column.slug,
-                        "ja" if cell.assigned else "nein",
+                        yes if cell.assigned else no,
                         cell.status_label,
                         cell.percent if cell.assigned else "",
                         _day(column.due_at),
-                        ("ja" if cell.overdue else "nein") if cell.assigned else "",
+                        (yes if cell.overdue else no) if cell.assigned else "",
                     ]
                 ]
             )

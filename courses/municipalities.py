@@ -23,7 +23,7 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lti_tool.errors import LaunchError
@@ -264,7 +264,18 @@ def assign(
     by_user_pk: int | None = None,
 ) -> NavigatorMunicipality | None:
     """Assign ``municipality`` unless a stronger source already did; returns the row. Flushes."""
-    row = assignment_of(user_pk)
+    row = _assign(assignment_of(user_pk), user_pk, municipality, source, by_user_pk)
+    db.session.flush()
+    return row
+
+
+def _assign(
+    row: NavigatorMunicipality | None,
+    user_pk: int,
+    municipality: Municipality,
+    source: MunicipalitySource,
+    by_user_pk: int | None = None,
+) -> NavigatorMunicipality:
     if row is not None and _STRENGTH[MunicipalitySource(row.source)] > _STRENGTH[source]:
         return row
     if row is None:
@@ -277,8 +288,28 @@ def assign(
         row.updated_at = utcnow()
         row.updated_by_pk = by_user_pk
         log.info("municipality assigned: user=%s ags=%s source=%s", user_pk, row.ags, source.value)
-    db.session.flush()
     return row
+
+
+def apply_from_customs(customs: dict[int, dict[str, Any] | None]) -> None:
+    """For several Navigatoren at once (user pk -> custom parameters of their newest launch):
+    assign what the LMS sends, in one query. Flushes."""
+    found = {
+        user_pk: municipality
+        for user_pk, custom in customs.items()
+        if (municipality := launch_municipality(custom)) is not None
+    }
+    if not found:
+        return
+    existing = {
+        row.user_pk: row
+        for row in db.session.scalars(
+            select(NavigatorMunicipality).where(NavigatorMunicipality.user_pk.in_(list(found)))
+        )
+    }
+    for user_pk, municipality in found.items():
+        _assign(existing.get(user_pk), user_pk, municipality, MunicipalitySource.LMS)
+    db.session.flush()
 
 
 def launch_municipality(custom: dict[str, Any] | None) -> Municipality | None:

@@ -265,12 +265,19 @@ def record_launchers(context: LtiContext) -> int:
     }
     changed = 0
     seen: set[int] = set()
+    customs: dict[int, dict[str, Any] | None] = {}
     for user_pk, sub, role, lti_roles, custom, deployment_pk, first, last in rows:
         if user_pk in seen:  # two launches in the same instant
             continue
         seen.add(user_pk)
         tool_role = _role(role, sub, custom, deployment_pk, rules).value
         member = existing.get(user_pk)
+        if (
+            tool_role == ToolRole.NAVIGATOR
+            and custom
+            and (member is None or member.last_launch_at is None or member.last_launch_at < last)
+        ):
+            customs[user_pk] = custom
         if member is None:
             db.session.add(
                 CourseMembership(
@@ -295,6 +302,12 @@ def record_launchers(context: LtiContext) -> int:
         if member.source == MembershipSource.LAUNCH:
             member.status = MembershipStatus.ACTIVE.value
         changed += 1
+    if customs:
+        # The municipality the LMS sends (custom parameter), for the Lotse's overview even when
+        # the Navigator has not opened a page that applies it yet.
+        from .municipalities import apply_from_customs
+
+        apply_from_customs(customs)
     db.session.flush()
     return changed
 

@@ -165,3 +165,18 @@ def test_the_lms_custom_parameter_assigns_the_municipality(app: Flask, tc: Token
     moved = f.launch(registration, "nav-1", custom={"gemeinde": "14521020"})
     tc.get("/gemeinde", moved.token)
     assert _assignment(nav.user.id).ags == "14521020"  # type: ignore[union-attr]
+
+
+def test_the_overview_shows_the_lms_municipality_of_every_launcher(
+    app: Flask, tc: TokenClient
+) -> None:
+    registration = f.platform()
+    lotse = f.launch(registration, "lotse-1", lotse=True)
+    f.launch(registration, "nav-1", custom={"gemeinde": "Pirna"})
+    f.launch(registration, "nav-2", custom={"gemeinde": "14628310"})
+    f.place(lotse.context, f.module("b1"))
+    data = tc.get("/api/lotse/uebersicht", lotse.token).get_json()
+    assert {n["sub"]: n["municipality"]["ags"] for n in data["navigators"]} == {
+        "nav-1": "14628270",
+        "nav-2": "14628310",
+    }
