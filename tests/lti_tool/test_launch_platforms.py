@@ -16,6 +16,7 @@ from tests.lti_tool.conftest import (
     cached_key,
     install_tool_key,
     launches,
+    loaded,
     problem_title,
 )
 
@@ -83,7 +84,7 @@ def test_token_for_a_signed_with_b_key_is_refused(
     # Even when the token names A's key id, B's signature does not verify with A's key.
     def b_signature_a_kid(p: CraftedPlatform, nonce: str) -> str:
         return jwt.encode(
-            p.claims(nonce), b.key.private_pem, algorithm="RS256", headers={"kid": a.key.kid}
+            p.claims(nonce), loaded(b.key), algorithm="RS256", headers={"kid": a.key.kid}
         )
 
     forged = a.launch(b_signature_a_kid)

@@ -28,6 +28,7 @@ from tests.lti_tool.conftest import (
     cached_key,
     count,
     launches,
+    loaded,
     problem_detail,
     problem_title,
 )
@@ -58,7 +59,7 @@ def signed_raw(change: Callable[[dict[str, Any]], Any]) -> Builder:
         body: Any = p.claims(nonce)
         body = change(body) or body
         return api_jws.encode(
-            json.dumps(body).encode(), p.key.private_pem, algorithm="RS256",
+            json.dumps(body).encode(), loaded(p.key), algorithm="RS256",
             headers={"kid": p.key.kid},
         )
 
@@ -66,11 +67,11 @@ def signed_raw(change: Callable[[dict[str, Any]], Any]) -> Builder:
 
 
 def without_kid(p: CraftedPlatform, nonce: str) -> str:
-    return jwt.encode(p.claims(nonce), p.key.private_pem, algorithm="RS256")
+    return jwt.encode(p.claims(nonce), loaded(p.key), algorithm="RS256")
 
 
 def unknown_kid(p: CraftedPlatform, nonce: str) -> str:
-    return cached_key("nobody-published-this").sign(p.claims(nonce))
+    return p.sign(p.claims(nonce), key=cached_key("nobody-published-this"))
 
 
 def without_lti_claims(p: CraftedPlatform, nonce: str) -> str:
