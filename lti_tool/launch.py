@@ -210,9 +210,12 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         assert registration is not None
         key = _find_key(registration.key_set, kid)
         if key is None and _may_refetch(registration):
-            # A platform may have rotated its key (D2L hourly): look again, once.
-            registration.key_set = _fetch_key_set(registration.key_set_url)
+            # A platform may have rotated its key (D2L hourly): look again, once. The attempt
+            # counts even if the platform does not answer; otherwise every launch with a made-up
+            # kid would make the tool wait on a platform that is down.
             registration.key_set_fetched_at = utcnow()
+            db.session.commit()
+            registration.key_set = _fetch_key_set(registration.key_set_url)
             db.session.commit()
             key = _find_key(registration.key_set, kid)
         if key is None:

@@ -50,6 +50,8 @@ class JwksServer:
             endpoint = self.sets[name]
             with self._lock:
                 endpoint.hits += 1
+            if endpoint.status != 200:
+                return jsonify({"error": "kaputt"}), endpoint.status
             return jsonify({"keys": list(endpoint.keys)})
 
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -77,6 +79,8 @@ class JwksEndpoint:
     url: str
     keys: list[dict[str, Any]] = field(default_factory=list)
     hits: int = 0
+    status: int = 200
+    """Set to 500 to play a platform whose key set is down."""
 
 
 @functools.cache

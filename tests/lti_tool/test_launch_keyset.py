@@ -111,3 +111,26 @@ def test_unreachable_key_set_is_reported_as_such(platform: CraftedPlatform) -> N
     assert response.status_code == 502
     assert problem_title(response) == "Schlüssel der Plattform nicht abrufbar"
     assert launches() == 0
+
+
+def test_a_failing_key_set_is_not_asked_again_within_the_interval(
+    platform: CraftedPlatform,
+) -> None:
+    # Otherwise every launch with a made-up kid makes the tool wait on a platform that is down.
+    platform.app.config["JWKS_REFETCH_INTERVAL"] = 60
+    stranger = cached_key("down-stranger")
+    stored = registration(platform)
+    stored.key_set_fetched_at = utcnow() - timedelta(minutes=5)
+    db.session.commit()
+    platform.jwks.status = 500
+
+    first = platform.launch(with_key(stranger))
+    assert first.status_code == 502
+    assert problem_title(first) == "Schlüssel der Plattform nicht abrufbar"
+    assert platform.jwks.hits == 1
+
+    second = platform.launch(with_key(stranger))
+    assert problem_title(second) == "Unbekannter Schlüssel"
+    assert platform.jwks.hits == 1, "the key set was asked again within the interval"
+    # The keys known before still work.
+    assert platform.launch().status_code == 303

@@ -79,6 +79,10 @@ def without_lti_claims(p: CraftedPlatform, nonce: str) -> str:
     return p.sign({k: v for k, v in body.items() if not k.startswith("https://")})
 
 
+def without_nonce(p: CraftedPlatform, nonce: str) -> str:
+    return p.sign({k: v for k, v in p.claims(nonce).items() if k != "nonce"})
+
+
 def alg_none(p: CraftedPlatform, nonce: str) -> str:
     header = {"alg": "none", "typ": "JWT", "kid": p.key.kid}
     return hand_made(header, p.claims(nonce), lambda _: b"")
@@ -145,6 +149,11 @@ BAD_LAUNCHES = [
         "resource_link.id fehlt", id="resource-link-id-missing",
     ),
     pytest.param(signed(sub=DROP), "Pflichtangabe fehlt", "sub fehlt", id="sub-missing"),
+    pytest.param(signed(iss=DROP), "Pflichtangabe fehlt", "iss", id="iss-missing"),
+    pytest.param(signed(aud=DROP), "Falscher Empfänger", "aud fehlt", id="aud-missing"),
+    pytest.param(without_nonce, "Pflichtangabe fehlt", "nonce fehlt", id="nonce-missing"),
+    pytest.param(signed(exp=DROP), "Pflichtangabe fehlt", "exp", id="exp-missing"),
+    pytest.param(signed(iat=DROP), "Pflichtangabe fehlt", "iat", id="iat-missing"),
     pytest.param(alg_none, "Unzulässiges Signaturverfahren", "none", id="alg-none"),
     pytest.param(
         hs256_with_public_key, "Unzulässiges Signaturverfahren", "HS256", id="hs256-public-key"
