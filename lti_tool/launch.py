@@ -53,10 +53,12 @@ def points_at_this_tool(uri: str | None) -> bool:
     if not uri:
         return False
     ours, theirs = urlsplit(tool_base_url()), urlsplit(uri)
+    # Under our path as a whole segment: with the tool at /tool, /toolbox is someone else.
+    base_path = ours.path.rstrip("/") + "/"
     return (
         theirs.scheme == ours.scheme
         and theirs.netloc.lower() == ours.netloc.lower()
-        and (theirs.path or "/").startswith(ours.path or "/")
+        and ((theirs.path or "/").rstrip("/") + "/").startswith(base_path)
     )
 
 

@@ -167,3 +167,33 @@ def test_post_login_without_issuer_is_refused(platform: CraftedPlatform) -> None
 
     assert response.status_code == 400
     assert problem_title(response) == "Unvollständige Anmeldeanfrage"
+
+
+@pytest.mark.parametrize(
+    ("target", "accepted"),
+    [
+        pytest.param("https://lotsen.example/tool/lti/launch", True, id="launch-url"),
+        pytest.param("https://lotsen.example/tool", True, id="base-url"),
+        pytest.param("https://LOTSEN.example/tool/lti/launch", True, id="host-case"),
+        pytest.param("https://lotsen.example/toolbox/lti/launch", False, id="sibling-path"),
+        pytest.param("https://lotsen.example/", False, id="parent-path"),
+        pytest.param("http://lotsen.example/tool/lti/launch", False, id="other-scheme"),
+        pytest.param("https://lotsen.example.evil/tool/lti/launch", False, id="other-host"),
+    ],
+)
+def test_target_link_uri_must_lie_under_the_public_base_url(
+    platform: CraftedPlatform, target: str, accepted: bool
+) -> None:
+    platform.app.config["PUBLIC_BASE_URL"] = "https://lotsen.example/tool"
+
+    response = platform.client.get(
+        "/lti/login", query_string={**GOOD, "target_link_uri": target, "lti1p3_new_window": "1"}
+    )
+
+    if accepted:
+        assert response.status_code == 302, problem_title(response)
+        location = redirect_params(response.headers["Location"])
+        assert location["redirect_uri"] == "https://lotsen.example/tool/lti/launch"
+    else:
+        assert response.status_code == 400
+        assert problem_title(response) == "Ziel-Adresse gehört nicht zu diesem Werkzeug"
