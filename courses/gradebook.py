@@ -9,13 +9,15 @@ How it works
   were already replaced before a worker got to them. The listener flushes; the request commits.
 * **Timestamps** are whole seconds, strictly increasing per row: Moodle compares them at second
   resolution and refuses a score not newer than the stored one with 409 (lti-notes §6). A 409 to
-  a row's own timestamp therefore means "already there", and a re-send is harmless.
+  a row's own timestamp therefore means "already there", and a re-send is harmless. (A grade a
+  teacher set in Moodle later than our state is also answered 409: the teacher's grade stays.)
 * **Claiming**: a worker claims due rows by setting ``claimed_by`` and a lease ``claimed_until``.
   PostgreSQL: one ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING id``.
   SQLite: a conditional ``UPDATE … WHERE id = ? AND <still claimable>`` per row, checked by
-  rowcount. A killed worker's rows come back when the lease ends. The lease is renewed right
-  before each row is sent, so a slow batch never lets a row be sent by two workers at once, and
-  a new version of a row stays with the worker that holds it until it lets go.
+  rowcount. A killed worker's rows come back when the lease ends. Before each row is sent the
+  claim is checked, and the lease renewed once a third of it has passed, so a slow batch never
+  lets a row be sent by two workers at once; a new version of a row stays with the worker that
+  holds it until it lets go.
 * **Marking** delivered or failed is conditional on ``version`` and ``claimed_by``: a row whose
   state changed while it was being sent stays pending and is sent again.
 * **Failures**: timeouts, connection errors, 5xx and 429 are retried with exponential backoff and
@@ -104,10 +106,14 @@ class OutboxState(StrEnum):
 class ScoreStateLike(Protocol):
     """What ``courses.progress.score_state(user, course_module)`` returns."""
 
-    activity_progress: str
-    grading_progress: str
-    score_given: float | None
-    score_maximum: float | None
+    @property
+    def activity_progress(self) -> str: ...
+    @property
+    def grading_progress(self) -> str: ...
+    @property
+    def score_given(self) -> float | None: ...
+    @property
+    def score_maximum(self) -> float | None: ...
 
 
 @dataclass(frozen=True)
@@ -788,17 +794,6 @@ def sync_grade(*, outbox_id: int, worker: str | None = None) -> Outcome:
     if not claim_batch(worker, 1, only_id=outbox_id):
         return Outcome.NOT_CLAIMED
     return deliver(outbox_id, worker)[0]
-
-
-def pending_count() -> int:
-    return int(
-        db.session.scalar(
-            select(func.count())
-            .select_from(GradebookOutbox)
-            .where(GradebookOutbox.state == OutboxState.PENDING.value)
-        )
-        or 0
-    )
 
 
 def next_due_in() -> float | None:

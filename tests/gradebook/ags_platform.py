@@ -86,7 +86,7 @@ class AgsPlatform:
     score_status: int = 200
     allowed_scopes: tuple[str, ...] = ALL_SCOPES
     score_delay: float = 0.0
-    timeout_sleep: float = 1.0
+    timeout_sleep: float = 1.5
     retry_after: int = 1
     non_gradable: set[str] = field(default_factory=set)
 
