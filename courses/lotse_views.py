@@ -144,6 +144,7 @@ def moment(value: datetime | None) -> str:
 def _helpers() -> dict[str, Any]:
     return {
         "launch": g.get("launch"),
+        "has_endpoint": lambda endpoint: endpoint in current_app.view_functions,
         "lurl": lurl,
         "lt_field": lt_field,
         "day": day,
