@@ -123,3 +123,19 @@ def test_score_content_type_is_exact(sqlite_gb_app: Flask, sqlite_platform: AgsP
         },
     )
     assert [p.status for p in sqlite_platform.score_posts] == [200]
+
+
+@pytest.mark.e2e
+def test_module_line_item_update_and_delete(sqlite_gb_app: Flask, sqlite_course: Course) -> None:
+    from courses.gradebook import delete_line_item, ensure_line_item, update_line_item
+
+    platform = sqlite_course.platform
+    cm = db.session.get(CourseModule, sqlite_course.course_module_ids[0])
+    assert cm is not None
+    url = ensure_line_item(cm)
+    update_line_item(cm, label="Modul 1 (neu)", score_maximum=50)
+    assert platform.line_items[platform.item_id(url)]["label"] == "Modul 1 (neu)"
+    assert platform.line_items[platform.item_id(url)]["scoreMaximum"] == 50
+    delete_line_item(cm)
+    db.session.commit()
+    assert cm.lineitem_url is None and platform.line_items == {}
