@@ -68,7 +68,7 @@ from .roster import (
     refresh_once_per_launch,
     roster,
 )
-from .submissions import file_path
+from .submissions import Submission, file_path
 
 BERLIN = ZoneInfo("Europe/Berlin")
 LINE_ITEM_TAG = "lotsen-lti"
@@ -633,7 +633,7 @@ def grading_queue() -> ResponseReturnValue:
     )
 
 
-def _submission(submission_pk: int) -> Any:
+def _submission(submission_pk: int) -> Submission:
     submission = grading.submission_in(_context(), submission_pk)
     if submission is None:
         abort(404)
@@ -641,7 +641,7 @@ def _submission(submission_pk: int) -> Any:
 
 
 def _render_grading(
-    submission: Any, errors: dict[str, str], status: int = 200
+    submission: Submission, errors: dict[str, str], status: int = 200
 ) -> ResponseReturnValue:
     criteria = grading.criteria_of(submission.unit_version)
     latest = grading.latest_decision(submission)
