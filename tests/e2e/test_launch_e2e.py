@@ -59,11 +59,16 @@ def test_learner_and_instructor_launch_through_the_browser_flow(
         other_browser.trust_env = False
         page = lms.launch(other_browser, KARL, [INSTRUCTOR], resource_link_id="rl-2")
 
-        # A Lotse lands in the Lotse area of the course.
+        # A Lotse lands in the Lotse area of the course, which names course, LMS and role.
         assert page.status_code == 200, (page.url, h1(page.text))
         assert page.url.startswith(f"{live_tool.url}/lotse/")
         assert "Lotsen-Bereich" in page.text
-        assert f"Kurs: <strong>{lms.course.title}</strong>" in page.text
+        heading = re.search(r'<p class="lotse-course">(.*?)</p>', page.text, re.S)
+        assert heading, "Kurszeile fehlt"
+        assert re.sub(r"<[^>]+>|\s+", " ", heading.group(1)).split() == (
+            f"Kurs: {lms.course.title} · LMS: {lms.name} · Angemeldet: Karl Lotse "
+            "(Digital-Lotse/-Lotsin)"
+        ).split()
         # Its roster shows both people in their roles.
         members = re.search(r'href="(/lotse/teilnehmende\?lt=[^"]+)"', page.text)
         assert members, "kein Link zu den Teilnehmenden"
