@@ -138,7 +138,9 @@ class Launched:
     page: str
 
 
-def launch(browser: requests.Session, served: Served, url: str) -> Launched:
+def launch(
+    browser: requests.Session, served: Served, url: str, landing: str = "/start"
+) -> Launched:
     """Follow a launch button through the OIDC flow to the tool's landing page."""
     check = browser.get(url, allow_redirects=False)
     # pylti1p3's cookie check page; its script would reload the login with lti1p3_new_window=1.
@@ -159,10 +161,10 @@ def launch(browser: requests.Session, served: Served, url: str) -> Launched:
     assert set(form["inputs"]) == {"id_token", "state"}
     claims = jwt.decode(form["inputs"]["id_token"], options={"verify_signature": False})
 
-    landing = browser.post(form["action"], data=form["inputs"], allow_redirects=False)
-    assert landing.status_code == 303, landing.text
-    assert urlsplit(landing.headers["Location"]).path == "/start"
-    page = browser.get(urljoin(served.base, landing.headers["Location"]))
+    answer = browser.post(form["action"], data=form["inputs"], allow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    assert urlsplit(answer.headers["Location"]).path == landing
+    page = browser.get(urljoin(served.base, answer.headers["Location"]))
     assert page.status_code == 200, page.text
     return Launched(claims, page.text)
 
@@ -271,7 +273,10 @@ def test_auth_endpoint_refuses_a_foreign_redirect_uri(
 def test_deep_linking_places_a_link_with_a_gradebook_column(
     served: Served, browser: requests.Session
 ) -> None:
-    launched = launch(browser, served, launch_url(browser, served, LOTSE, link_id=None))
+    # A Deep Linking launch opens the tool's catalogue picker.
+    launched = launch(
+        browser, served, launch_url(browser, served, LOTSE, link_id=None), landing="/lotse/auswahl"
+    )
     assert "Digital-Lotse/-Lotsin" in launched.page
     settings = launched.id_token_claims[Claim.DEEP_LINKING_SETTINGS]
     assert settings["deep_link_return_url"] == f"{served.demo}/deep-linking/return"
@@ -291,7 +296,7 @@ def test_deep_linking_places_a_link_with_a_gradebook_column(
                 "type": "ltiResourceLink",
                 "title": "P1 Online-Hundesteueranmeldung",
                 "url": f"{served.base}/lti/launch",
-                "custom": {"modul": "p1-hundesteuer-online"},
+                "custom": {"module_id": "p1-hundesteuer-online"},
                 "lineItem": {"label": "P1 Aufgabe", "scoreMaximum": 10, "tag": "aufgabe"},
             }
         ],
@@ -323,7 +328,7 @@ def test_deep_linking_places_a_link_with_a_gradebook_column(
     # The new link launches with its custom parameter and its own column.
     launched = launch(browser, served, launch_url(browser, served, NAVIGATOR, new_link))
     assert launched.id_token_claims[Claim.CUSTOM] == {
-        "modul": "p1-hundesteuer-online",
+        "module_id": "p1-hundesteuer-online",
         "gemeinde": NAVIGATOR.municipality,
     }
     assert launched.id_token_claims[Claim.AGS_ENDPOINT]["lineitem"] == items[0]["id"]
