@@ -39,7 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from courses import init_app as init_courses
 
-    from . import cli, models, views  # noqa: F401  (models registers the tables)
+    from . import cli, log_filters, models, views  # noqa: F401  (models registers the tables)
 
     views.init_app(app)
     cli.init_app(app)
@@ -49,6 +49,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
         init_demo_lms(app)
 
+    log_filters.install()
     _register_error_pages(app)
     app.after_request(_security_headers)
     return app
