@@ -7,17 +7,25 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the domain's views and CLI."""
-    from . import models, views  # noqa: F401  (models registers the tables)
+    """Register the domain's tables, views, CLI and its part in the launch's role."""
+    from lti_tool.roles import set_role_resolver
 
+    from . import (
+        cli,
+        gradebook,
+        lotse_cli,
+        lotse_views,
+        models,  # noqa: F401  (registers the tables)
+        municipalities,
+        roster,
+        views,
+    )
+
+    # An admin's Lotse grant (ILIAS "always learner") counts wherever a role is checked.
+    set_role_resolver(app, roster.effective_role)
     views.init_app(app)
-    from . import cli; cli.init_app(app)  # noqa: E702, I001  (one line: flask courses …)
-
-    from . import gradebook
-
+    cli.init_app(app)
     gradebook.init_app(app)
-    from . import lotse_cli, lotse_views, municipalities  # Lotse pages, roster, grading
-
     municipalities.init_app(app)
     lotse_views.init_app(app)
     lotse_cli.init_app(app)

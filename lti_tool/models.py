@@ -12,6 +12,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import DateTime, TypeDecorator
 
 from .extensions import db
+from .roles import effective_role
+from .vocab import ToolRole
 
 
 def utcnow() -> datetime:
@@ -215,7 +217,8 @@ class Launch(db.Model):  # type: ignore[name-defined]
 
     @property
     def is_lotse(self) -> bool:
-        return self.role == "lotse"
+        """Whether this launch acts as Lotse now: the LTI roles or an admin's grant."""
+        return effective_role(self) is ToolRole.LOTSE
 
 
 class AccessToken(db.Model):  # type: ignore[name-defined]

@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from .errors import LaunchError
 from .extensions import db
+from .roles import effective_role
 from .models import (
     Deployment,
     Launch,
@@ -234,7 +235,7 @@ def launch_required(role: ToolRole | None = None) -> Callable[[F], F]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             launch = launch_from_token(_presented_token())
-            if role is not None and launch.role != role:
+            if role is not None and effective_role(launch) is not role:
                 raise LaunchError("forbidden", f"Rolle {role} nötig")
             g.launch = launch
             return view(*args, **kwargs)

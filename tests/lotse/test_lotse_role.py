@@ -95,3 +95,20 @@ def test_custom_parameter_only_on_a_trusted_deployment(app: Flask, tc: TokenClie
     )
     assert code == 0
     assert tc.get("/lotse/uebersicht", untrusted.token).status_code == 403
+
+
+def test_a_granted_lotse_is_a_lotse_everywhere(app: Flask, tc: TokenClient) -> None:
+    """The grant counts in every role check: the landing page, the Notenbuch, and the
+    Navigator-only pages, which refuse the granted person like any Lotse."""
+    ilias = f.platform(name="ILIAS HSF", issuer="https://ilias.example", client_id="ilias-1")
+    launched = f.launch(ilias, "c0ffee", roles=[LEARNER], name="-")
+    assert tc.get("/api/module", launched.token).status_code == 200
+    assert tc.get("/lotse/notenbuch", launched.token).status_code == 403
+
+    assert _cli(app, "grant", "--platform", "ILIAS HSF", "--sub", "c0ffee")[0] == 0
+
+    home = tc.get("/start", launched.token)
+    assert home.status_code in (302, 303)
+    assert "/lotse/" in home.headers["Location"]
+    assert tc.get("/lotse/notenbuch", launched.token).status_code == 200
+    assert tc.get("/api/module", launched.token).status_code == 403
