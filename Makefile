@@ -26,7 +26,7 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 run: install
-	$(FLASK) db upgrade heads
+	$(FLASK) db upgrade
 	$(FLASK) lti keys ensure
 	$(FLASK) courses import
 	$(FLASK) demo-lms setup --base-url http://$(HOST):$(PORT)

@@ -161,7 +161,7 @@ def main() -> None:
             }
         )
         with app.app_context():
-            upgrade(directory=str(PROJECT_ROOT / "migrations"), revision="heads")
+            upgrade(directory=str(PROJECT_ROOT / "migrations"))
             active_key()
             db.session.commit()
             tool_url, _thread, tool_server = _serve(app)

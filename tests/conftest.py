@@ -70,7 +70,7 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.sqlite"
     app = make_app(f"sqlite:///{path}", path.parent)
     with app.app_context():
-        upgrade(directory=str(PROJECT_ROOT / "migrations"), revision="heads")
+        upgrade(directory=str(PROJECT_ROOT / "migrations"))
         db.engine.dispose()
     return path
 
@@ -83,7 +83,7 @@ def _pg_template(pg_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) 
     engine.dispose()
     app = make_app(pg_cluster.database_url("lotsen_template"), tmp_path_factory.mktemp("pgt"))
     with app.app_context():
-        upgrade(directory=str(PROJECT_ROOT / "migrations"), revision="heads")
+        upgrade(directory=str(PROJECT_ROOT / "migrations"))
         db.engine.dispose()
     return "lotsen_template"
 

@@ -1,8 +1,7 @@
 """Lotse: course roster, roster sync state, Lotse grants, municipalities, grading decisions
 
 Revision ID: 20261122_05
-Revises: 20261122_02
-Depends on: 20261122_03 (grading_decision refers to submission)
+Revises: 20261122_03 (grading_decision refers to submission)
 Create Date: 2026-11-22 13:45:23.623492
 
 """
@@ -12,10 +11,10 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '20261122_05'
-down_revision = '20261122_02'
+# grading_decision.submission_pk needs the submission table of 20261122_03.
+down_revision = '20261122_03'
 branch_labels = None
-# grading_decision.submission_pk needs the submission table of the quiz/submission branch.
-depends_on = '20261122_03'
+depends_on = None
 
 
 def upgrade():
