@@ -62,7 +62,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         }
     )
     with app.app_context():
-        # "heads": stays robust while parallel branches of migrations are being merged.
         flask_migrate.upgrade()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     base = f"http://127.0.0.1:{server.server_port}"
