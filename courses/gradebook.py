@@ -62,12 +62,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lti_tool.ags import AgsClient
-from lti_tool.extensions import db
+from lti_tool.extensions import db, dialect_insert
 from lti_tool.models import LtiContext, LtiUser, Registration, UTCDateTime, utcnow
 from lti_tool.services import ServiceError, access_token
 from lti_tool.vocab import ActivityProgress, GradingProgress, Scope
@@ -234,14 +232,9 @@ def enqueue_score(
         now = utcnow()
         if row is None:
             stamp = _whole_second(now)
-            # INSERT … ON CONFLICT DO NOTHING rather than a savepoint: with pysqlite a SAVEPOINT
-            # opened outside a transaction is committed by its RELEASE, which would take the row
-            # out of the change's transaction.
-            insert = (
-                pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-            )
+            # INSERT … ON CONFLICT DO NOTHING rather than a savepoint (see dialect_insert).
             result = db.session.execute(
-                insert(GradebookOutbox)
+                dialect_insert(GradebookOutbox)
                 .values(
                     course_module_pk=course_module_pk,
                     user_pk=user_pk,

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import exists, or_, select
 from werkzeug.datastructures import FileStorage
 
-from lti_tool.extensions import db
+from lti_tool.extensions import db, insert_if_missing
 from lti_tool.models import Launch, LtiContext, LtiResourceLink, utcnow
 from lti_tool.vocab import MessageType
 
@@ -28,7 +28,7 @@ from .models import (
     UnitState,
     UnitVersion,
 )
-from .progress import current_version, insert_if_missing, set_unit_state, unit_state
+from .progress import current_version, set_unit_state, unit_state
 from .quizzes import (
     QuizAttempt,
     QuizResult,
@@ -99,9 +99,12 @@ def place_modules(launch: Launch) -> CourseModule | None:
     if launch.message_type != MessageType.RESOURCE_LINK or context is None:
         return None
     defaults = current_app.config.get("DEFAULT_COURSE_MODULES") or ()
-    if defaults and not db.session.scalars(
-        select(CourseModule.id).where(CourseModule.context_pk == context.id)
-    ).first():
+    if (
+        defaults
+        and not db.session.scalars(
+            select(CourseModule.id).where(CourseModule.context_pk == context.id)
+        ).first()
+    ):
         for slug in defaults:
             module = _active_module(slug)
             if module is not None:

@@ -45,14 +45,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from flask_babel import lazy_gettext
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from lti_tool.extensions import db
+from lti_tool.extensions import db, insert_if_missing
 from lti_tool.models import LtiUser, utcnow
 from lti_tool.vocab import ActivityProgress, GradingProgress
 
@@ -185,7 +182,9 @@ def modules_progress(user_pk: int, course_modules: list[CourseModule]) -> list[M
     for cm in course_modules:
         if cm.context_pk not in by_context:
             unit_pks = [
-                u.id for other in course_modules if other.context_pk == cm.context_pk
+                u.id
+                for other in course_modules
+                if other.context_pk == cm.context_pk
                 for u in other.module.active_units
             ]
             by_context[cm.context_pk] = _states(user_pk, cm.context_pk, unit_pks)
@@ -240,16 +239,6 @@ def set_unit_state(
     )
     events.progress_changed(user_pk, course_module.id)
     return True
-
-
-def insert_if_missing(model: type[db.Model], **values: Any) -> None:  # type: ignore[name-defined]
-    """``INSERT … ON CONFLICT DO NOTHING``: add a row unless a unique constraint already holds
-    one (a parallel request of the same user). No savepoint: with pysqlite a SAVEPOINT opened
-    before any write is committed by its RELEASE, taking the row out of the caller's
-    transaction."""
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    db.session.execute(insert(model).values(**values).on_conflict_do_nothing())
 
 
 def _progress_row(user_pk: int, context_pk: int, unit_pk: int) -> UnitProgress | None:

@@ -1,9 +1,12 @@
 """Flask extensions, created unbound here and bound in :func:`lti_tool.create_app`."""
 
+from typing import Any
+
 from flask_babel import Babel
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
 
 # Constraint names that are stable across SQLite and PostgreSQL, so migrations can drop them.
@@ -23,3 +26,22 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 babel = Babel()
+
+
+def dialect_insert(model: type[Base]) -> postgresql.Insert | sqlite.Insert:
+    """``INSERT`` for ``model`` in the session's dialect, so callers can add
+    ``.on_conflict_do_nothing()`` (PostgreSQL and SQLite both know it).
+
+    Used instead of a savepoint around a plain INSERT: with pysqlite a SAVEPOINT opened before
+    any write is committed by its RELEASE, which would take the row out of the caller's
+    transaction."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
+
+
+def insert_if_missing(model: type[Base], **values: Any) -> bool:
+    """``INSERT … ON CONFLICT DO NOTHING``: add a row unless a unique constraint already holds one
+    (a parallel request of the same user, a class launching together). True if it inserted."""
+    result = db.session.execute(dialect_insert(model).values(**values).on_conflict_do_nothing())
+    return bool(getattr(result, "rowcount", 0))

@@ -16,9 +16,8 @@ import jwt
 import requests
 from flask import current_app
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
-from .extensions import db
+from .extensions import db, insert_if_missing
 from .keys import active_key
 from .models import AccessToken, Registration, utcnow
 
@@ -118,11 +117,8 @@ def _token_row(registration: Registration, scope_key: str, *, lock: bool) -> Acc
     row = db.session.scalars(query).first()
     if row is not None:
         return row
-    try:
-        with db.session.begin_nested():
-            db.session.add(AccessToken(registration_id=registration.id, scopes=scope_key))
-    except IntegrityError:
-        pass  # another process created it at the same moment
+    # Another process may create it at the same moment.
+    insert_if_missing(AccessToken, registration_id=registration.id, scopes=scope_key)
     return db.session.scalars(query).one()
 
 

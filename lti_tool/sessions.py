@@ -12,11 +12,9 @@ from typing import Any, TypeVar, cast
 from flask import current_app, g, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from .errors import LaunchError
-from .extensions import db
-from .roles import effective_role
+from .extensions import db, insert_if_missing
 from .models import (
     Deployment,
     Launch,
@@ -26,13 +24,14 @@ from .models import (
     Registration,
     utcnow,
 )
+from .roles import effective_role
 from .vocab import Claim, MessageType, ToolRole, tool_role_for
 
 log = logging.getLogger(__name__)
 
-TOKEN_FIELD = "lt"
+TOKEN_FIELD = "lt"  # noqa: S105  (a field name, not a secret)
 """Name of the form field and query parameter that carries the launch token."""
-TOKEN_HEADER = "X-Launch-Token"
+TOKEN_HEADER = "X-Launch-Token"  # noqa: S105
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -62,8 +61,6 @@ def _url(value: Any) -> str | None:
 
 M = TypeVar("M", LtiUser, LtiContext, LtiResourceLink)
 
-_INSERTS: dict[str, Callable[..., Any]] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-
 
 def _get_or_insert(model: type[M], **key: Any) -> M:
     """The row with ``key``, inserted if missing. Two workers may insert the same row at once (a
@@ -74,8 +71,7 @@ def _get_or_insert(model: type[M], **key: Any) -> M:
     found = db.session.scalars(query).first()
     if found is not None:
         return found
-    insert = _INSERTS[db.session.get_bind().dialect.name]
-    db.session.execute(insert(model).values(**key).on_conflict_do_nothing())
+    insert_if_missing(model, **key)
     return db.session.scalars(query).one()
 
 
