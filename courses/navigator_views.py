@@ -51,6 +51,7 @@ from .learning import (
     unit_of,
 )
 from .models import CatalogUnit, CourseModule, UnitKind, UnitState, UnitVersion
+from .municipalities import needs_choice
 from .progress import (
     UNIT_STATE_LABELS,
     ModuleProgress,
@@ -172,8 +173,10 @@ def with_token_links(body_html: str | None) -> Markup:
         if 'data-internal="1"' not in tag:
             return tag
         return _INTERNAL_HREF.sub(
-            lambda m: f'href="{html.escape(request.script_root)}{m.group(1)}?lt={token}'
-            f'{m.group(2) or ""}"',
+            lambda m: (
+                f'href="{html.escape(request.script_root)}{m.group(1)}?lt={token}'
+                f'{m.group(2) or ""}"'
+            ),
             tag,
             count=1,
         )
@@ -190,9 +193,13 @@ def render_my_modules(launch: Launch, notice: str | None = None) -> str:
     modules = (
         assigned_course_modules(launch.user_id, launch.context_pk) if launch.context_pk else []
     )
+    # The LMS's `gemeinde` parameter is applied here; without it the Navigator chooses once.
+    choose_municipality = needs_choice(launch)
+    db.session.commit()
     return render_template(
         "courses/my_modules.html",
         launch=launch,
+        choose_municipality=choose_municipality,
         modules=modules_progress(launch.user_id, modules),
         notice=_notice(notice),
         now=utcnow(),

@@ -180,3 +180,18 @@ def test_the_overview_shows_the_lms_municipality_of_every_launcher(
         "nav-1": "14628270",
         "nav-2": "14628310",
     }
+
+
+def test_meine_module_asks_for_the_municipality_only_when_the_lms_sends_none(
+    app: Flask, tc: TokenClient
+) -> None:
+    platform = f.platform()
+    without = f.launch(platform, "nav-ohne")
+    page = tc.get("/module", without.token)
+    assert page.status_code == 200
+    assert "Kommune wählen" in page.text
+
+    with_param = f.launch(platform, "nav-mit", custom={"gemeinde": "Riesa"})
+    page = tc.get("/module", with_param.token)
+    assert page.status_code == 200
+    assert "Kommune wählen" not in page.text
