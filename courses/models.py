@@ -134,7 +134,9 @@ class CourseModuleMember(db.Model):  # type: ignore[name-defined]
     course_module_pk: Mapped[int] = mapped_column(
         ForeignKey("course_module.id", ondelete="CASCADE"), primary_key=True
     )
-    user_pk: Mapped[int] = mapped_column(ForeignKey("lti_user.id", ondelete="CASCADE"), primary_key=True)
+    user_pk: Mapped[int] = mapped_column(
+        ForeignKey("lti_user.id", ondelete="CASCADE"), primary_key=True
+    )
 
 
 class UnitState(StrEnum):
@@ -156,7 +158,9 @@ class UnitProgress(db.Model):  # type: ignore[name-defined]
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_pk: Mapped[int] = mapped_column(ForeignKey("lti_user.id", ondelete="CASCADE"), index=True)
-    context_pk: Mapped[int] = mapped_column(ForeignKey("lti_context.id", ondelete="CASCADE"), index=True)
+    context_pk: Mapped[int] = mapped_column(
+        ForeignKey("lti_context.id", ondelete="CASCADE"), index=True
+    )
     unit_pk: Mapped[int] = mapped_column(ForeignKey("catalog_unit.id", ondelete="CASCADE"))
     unit_version_pk: Mapped[int] = mapped_column(ForeignKey("unit_version.id"))
     """The content version the Navigator last worked on."""

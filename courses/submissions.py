@@ -241,8 +241,12 @@ def _content_matches(path: Path, ext: str) -> bool:
     if ext in ("png", "jpg", "jpeg", "gif"):
         return filetype.guess_mime(head) == CONTENT_TYPES[ext]
     if ext in _OOXML:
-        return _zip_has(path, lambda names: "[Content_Types].xml" in names
-                        and any(n.startswith(_OOXML[ext]) for n in names))
+        return _zip_has(
+            path,
+            lambda names: (
+                "[Content_Types].xml" in names and any(n.startswith(_OOXML[ext]) for n in names)
+            ),
+        )
     if ext in _ODF:
         return _odf_is(path, _ODF[ext])
     if ext in ("xml", "bpmn"):

@@ -1,4 +1,5 @@
-"""``flask lti …``: platform registrations, deployments, tool keys and the values for the LMS form."""
+"""``flask lti …``: platform registrations, deployments, tool keys and the values for the LMS
+form."""
 
 from __future__ import annotations
 
@@ -123,9 +124,7 @@ def platform_remove(name_or_id: str, yes: bool) -> None:
         _fail(str(error))
         return
     if not yes:
-        click.confirm(
-            f"Plattform {registration.name!r} und alle ihre Daten entfernen?", abort=True
-        )
+        click.confirm(f"Plattform {registration.name!r} und alle ihre Daten entfernen?", abort=True)
     db.session.delete(registration)
     db.session.commit()
     click.echo(f"Plattform {registration.name!r} entfernt.")
@@ -158,11 +157,18 @@ def keys_ensure() -> None:
 @click.option("--overlap-days", type=click.IntRange(min=0), help="Überlappung in Tagen.")
 def keys_rotate(overlap_days: int | None) -> None:
     """Neuen Signaturschlüssel aktivieren; der bisherige bleibt für die Überlappung im JWKS."""
-    days = overlap_days if overlap_days is not None else current_app.config["KEY_ROTATION_OVERLAP_DAYS"]
+    days = (
+        overlap_days
+        if overlap_days is not None
+        else current_app.config["KEY_ROTATION_OVERLAP_DAYS"]
+    )
     key = rotate_keys(timedelta(days=days))
     db.session.commit()
     published = len(public_jwks()["keys"])
-    click.echo(f"Neuer aktiver Schlüssel {key.kid}; {published} Schlüssel im JWKS (Überlappung {days} Tage).")
+    click.echo(
+        f"Neuer aktiver Schlüssel {key.kid}; {published} Schlüssel im JWKS "
+        f"(Überlappung {days} Tage)."
+    )
 
 
 @lti.command("config")
@@ -170,7 +176,9 @@ def keys_rotate(overlap_days: int | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Als JSON ausgeben.")
 def config(base_url: str | None, as_json: bool) -> None:
     """Werte ausgeben, die ins Moodle- oder ILIAS-Formular gehören."""
-    base = (base_url or current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    base = (
+        base_url or current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
+    ).rstrip("/")
     values = {
         "tool_url": f"{base}/lti/launch",
         "initiate_login_url": f"{base}/lti/login",

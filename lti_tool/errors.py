@@ -17,7 +17,8 @@ PROBLEMS: dict[str, Problem] = {
     "login_params": Problem(
         "Unvollständige Anmeldeanfrage",
         "Das LMS hat die Anmeldung ohne Issuer (iss), login_hint oder target_link_uri gestartet.",
-        "Prüfen Sie, ob als „Initiate login URL“ die Login-Adresse dieses Werkzeugs eingetragen ist "
+        "Prüfen Sie, ob als „Initiate login URL“ die Login-Adresse dieses Werkzeugs "
+        "eingetragen ist "
         "und die LTI-Version 1.3 gewählt ist.",
     ),
     "registration": Problem(
@@ -34,8 +35,10 @@ PROBLEMS: dict[str, Problem] = {
     ),
     "target_link_uri": Problem(
         "Ziel-Adresse gehört nicht zu diesem Werkzeug",
-        "Der Start verweist auf eine Adresse (target_link_uri), die nicht zu diesem Werkzeug gehört.",
-        "Tragen Sie im LMS als Tool-URL die Adresse ein, die „flask --app wsgi lti config“ ausgibt.",
+        "Der Start verweist auf eine Adresse (target_link_uri), die nicht zu diesem "
+        "Werkzeug gehört.",
+        "Tragen Sie im LMS als Tool-URL die Adresse ein, die „flask --app wsgi lti config“ "
+        "ausgibt.",
     ),
     "state": Problem(
         "Sitzung nicht zuzuordnen",
@@ -48,7 +51,8 @@ PROBLEMS: dict[str, Problem] = {
     "jwt_format": Problem(
         "Ungültiges Start-Token",
         "Das LMS hat kein lesbares id_token (JWT) gesendet.",
-        "Prüfen Sie, ob die „Redirection URI“ im LMS genau die Launch-Adresse dieses Werkzeugs ist.",
+        "Prüfen Sie, ob die „Redirection URI“ im LMS genau die Launch-Adresse dieses "
+        "Werkzeugs ist.",
     ),
     "nonce": Problem(
         "Start bereits verwendet",
@@ -64,7 +68,8 @@ PROBLEMS: dict[str, Problem] = {
     "kid_unknown": Problem(
         "Unbekannter Schlüssel",
         "Das Start-Token ist mit einem Schlüssel signiert, den die Plattform nicht veröffentlicht.",
-        "Prüfen Sie die „Public keyset URL“ der Registrierung (flask --app wsgi lti platform list).",
+        "Prüfen Sie die „Public keyset URL“ der Registrierung "
+        "(flask --app wsgi lti platform list).",
     ),
     "keyset_unreachable": Problem(
         "Schlüssel der Plattform nicht abrufbar",
@@ -133,7 +138,8 @@ PROBLEMS: dict[str, Problem] = {
     "forbidden": Problem(
         "Kein Zugriff",
         "Diese Seite steht Ihnen in Ihrer Rolle oder in diesem Kurs nicht zur Verfügung.",
-        "Rollen kommen aus dem LMS: Lehrende werden Digital-Lotsen, alle anderen Digital-Navigatoren.",
+        "Rollen kommen aus dem LMS: Lehrende werden Digital-Lotsen, alle anderen "
+        "Digital-Navigatoren.",
         status=403,
     ),
 }

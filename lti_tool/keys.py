@@ -63,7 +63,8 @@ def ensure_key() -> tuple[ToolKey, bool]:
 
 
 def rotate_keys(overlap: timedelta) -> ToolKey:
-    """Make a new key the signing key; earlier ones stay in the JWKS for ``overlap``, then retire."""
+    """Make a new key the signing key; earlier ones stay in the JWKS for ``overlap``, then
+    retire."""
     retire_at = utcnow() + overlap
     for key in db.session.scalars(select(ToolKey).where(ToolKey.retire_at.is_(None))):
         key.retire_at = retire_at

@@ -67,7 +67,7 @@ class ToolCookieService(FlaskCookieService):
     that it survives inside the LMS iframe in browsers that block third-party cookies."""
 
     def update_response(self, response: Response) -> None:
-        secure = bool(self._request.is_secure())
+        secure = bool(self._request is not None and self._request.is_secure())
         for key, data in self._cookie_data_to_set.items():
             response.set_cookie(
                 key,
@@ -98,9 +98,12 @@ def oidc_login() -> Response:
     conf = DatabaseToolConf()
     client_id = params.get("client_id")
     if conf.find_stored_registration(iss, client_id) is None:
-        if not client_id and db.session.scalars(
-            db.select(Registration.id).where(Registration.issuer == iss)
-        ).first():
+        if (
+            not client_id
+            and db.session.scalars(
+                db.select(Registration.id).where(Registration.issuer == iss)
+            ).first()
+        ):
             raise LaunchError("registration_ambiguous")
         raise LaunchError("registration", f"iss={iss} client_id={client_id}")
     login = FlaskOIDCLogin(
@@ -138,8 +141,9 @@ class ToolMessageLaunch(FlaskMessageLaunch):
     def validate(self) -> ToolMessageLaunch:
         self._validated = True
         try:
+            # validate_claims is ours; pylti1p3's chain methods are typed as returning the base.
             (
-                self.validate_state()
+                self.validate_state()  # type: ignore[attr-defined]
                 .validate_jwt_format()
                 .validate_registration()
                 .validate_jwt_signature()
@@ -303,7 +307,8 @@ class ToolMessageLaunch(FlaskMessageLaunch):
             settings = body.get(Claim.DEEP_LINKING_SETTINGS)
             if not isinstance(settings, dict) or not settings.get("deep_link_return_url"):
                 raise LaunchError("claims", "deep_linking_settings.deep_link_return_url fehlt")
-        if not points_at_this_tool(body.get(Claim.TARGET_LINK_URI)):
+        target = body.get(Claim.TARGET_LINK_URI)
+        if not isinstance(target, str) or not points_at_this_tool(target):
             raise LaunchError("target_link_uri", "target_link_uri des Starts")
         context = body.get(Claim.CONTEXT)
         if context is not None and (not isinstance(context, dict) or not context.get("id")):

@@ -54,9 +54,7 @@ class RegistrationSchema(Schema):
 
     name = fields.String(required=True, validate=validate.Length(min=1, max=200, error=LENGTH))
     issuer = fields.String(required=True, validate=validate.Length(min=1, max=255, error=LENGTH))
-    client_id = fields.String(
-        required=True, validate=validate.Length(min=1, max=255, error=LENGTH)
-    )
+    client_id = fields.String(required=True, validate=validate.Length(min=1, max=255, error=LENGTH))
     auth_login_url = fields.String(required=True)
     auth_token_url = fields.String(required=True)
     key_set_url = fields.String(required=True)
@@ -76,7 +74,9 @@ class RegistrationSchema(Schema):
                 errors[key] = [f"Keine gültige http(s)-Adresse: {data.get(key)!r}"]
         if not _is_http_url(data.get("issuer", "")):
             # The issuer is a case-sensitive https URL (LTI 1.3 core, section 5.1.2).
-            errors["issuer"] = [f"Der Issuer muss eine http(s)-Adresse sein: {data.get('issuer')!r}"]
+            errors["issuer"] = [
+                f"Der Issuer muss eine http(s)-Adresse sein: {data.get('issuer')!r}"
+            ]
         if len(set(data.get("deployments", []))) != len(data.get("deployments", [])):
             errors["deployments"] = ["Deployment-IDs doppelt angegeben."]
         if errors:
@@ -108,7 +108,7 @@ OPTIONS = {"deployments": "--deployment"}
 def format_validation_error(error: ValidationError) -> str:
     """One line per field, for the CLI."""
     messages = error.normalized_messages()
-    lines = []
+    lines: list[str] = []
     for field, problems in sorted(messages.items()):
         if isinstance(problems, dict):
             problems = [str(p) for values in problems.values() for p in values]

@@ -35,7 +35,9 @@ class DatabaseLaunchDataStorage(LaunchDataStorage[Any]):
 
     def set_value(self, key: str, value: Any, exp: int | None = None) -> None:
         expires_at = utcnow() + timedelta(seconds=exp or DEFAULT_LIFETIME)
-        db.session.merge(LtiStorageEntry(key=self._prepare_key(key), value=value, expires_at=expires_at))
+        db.session.merge(
+            LtiStorageEntry(key=self._prepare_key(key), value=value, expires_at=expires_at)
+        )
         # The login response must not go out before the nonce is stored.
         db.session.commit()
 
@@ -59,5 +61,7 @@ class DatabaseLaunchDataStorage(LaunchDataStorage[Any]):
 
 def purge_expired() -> int:
     """Delete expired entries; returns how many."""
-    result = db.session.execute(delete(LtiStorageEntry).where(LtiStorageEntry.expires_at <= utcnow()))
+    result = db.session.execute(
+        delete(LtiStorageEntry).where(LtiStorageEntry.expires_at <= utcnow())
+    )
     return int(getattr(result, "rowcount", 0) or 0)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, url_for
+from flask.typing import ResponseReturnValue
 
 from .extensions import db
 from .keys import public_jwks
@@ -25,7 +28,7 @@ def login() -> Response:
 
 
 @bp.route("/launch", methods=["POST"])
-def launch() -> Response:
+def launch() -> ResponseReturnValue:
     """The one redirect URI: validates the id_token, records the launch, then sends the browser
     on (303, so a reload does not resend the launch) with the launch token."""
     message_launch = validate_launch()
@@ -36,7 +39,8 @@ def launch() -> Response:
         if stored.message_type == MessageType.DEEP_LINKING
         else current_app.config["LAUNCH_LANDING_ENDPOINT"]
     )
-    return redirect(url_for(endpoint, **{TOKEN_FIELD: issue_token(stored)}), code=303)
+    token_value: dict[str, Any] = {TOKEN_FIELD: issue_token(stored)}
+    return redirect(url_for(endpoint, **token_value), code=303)
 
 
 @bp.get("/jwks.json")

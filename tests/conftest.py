@@ -25,7 +25,9 @@ from lti_tool import create_app
 from lti_tool.extensions import db
 from tests.support.pgcluster import Cluster
 
-BACKENDS = [b.strip() for b in os.environ.get("LOTSEN_TEST_DATABASES", "sqlite,postgresql").split(",")]
+BACKENDS = [
+    b.strip() for b in os.environ.get("LOTSEN_TEST_DATABASES", "sqlite,postgresql").split(",")
+]
 
 
 def _block_network() -> None:

@@ -74,8 +74,10 @@ def register_in_tool(base: str) -> tuple[Registration, bool]:
 
 
 @demo_lms.command("setup")
-@click.option("--base-url", help="Adresse, unter der die App läuft (sonst PUBLIC_BASE_URL oder "
-              "http://127.0.0.1:$PORT).")
+@click.option(
+    "--base-url",
+    help="Adresse, unter der die App läuft (sonst PUBLIC_BASE_URL oder http://127.0.0.1:$PORT).",
+)
 def setup(base_url: str | None) -> None:
     """Schlüssel anlegen und das Demo-LMS im Werkzeug registrieren (wiederholbar)."""
     base = (base_url or default_base_url()).rstrip("/")
@@ -95,6 +97,8 @@ def setup(base_url: str | None) -> None:
     click.echo(label + tool_key.kid)
     click.echo(f"Demo-LMS-Schlüssel: {demo_key.kid}")
     verb = "registriert" if created else "aktualisiert"
-    click.echo(f"Plattform {registration.name!r} {verb}: Issuer {registration.issuer}, "
-               f"Client-ID {CLIENT_ID}, Deployment {DEPLOYMENT_ID}")
+    click.echo(
+        f"Plattform {registration.name!r} {verb}: Issuer {registration.issuer}, "
+        f"Client-ID {CLIENT_ID}, Deployment {DEPLOYMENT_ID}"
+    )
     click.echo(f"Demo-LMS: {base}/demo-lms/")

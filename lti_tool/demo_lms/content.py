@@ -54,9 +54,7 @@ def get_link(conn: Connection, link_id: str) -> ResourceLink | None:
     pk = parse_link_id(link_id)
     if pk is None:
         return None
-    row = conn.execute(
-        select(store.resource_link).where(store.resource_link.c.pk == pk)
-    ).first()
+    row = conn.execute(select(store.resource_link).where(store.resource_link.c.pk == pk)).first()
     return _from_row(row) if row else None
 
 

@@ -97,9 +97,7 @@ def test_navigator_walks_the_whole_module_and_submits(app, client):
         assert "eingereicht – wartet auf Bewertung" in assignment
         assert "soll-prozess.pdf" in assignment
 
-        overview = text_of(
-            client.get("/module/b9-test", query_string={"lt": token}).data
-        )
+        overview = text_of(client.get("/module/b9-test", query_string={"lt": token}).data)
         assert "100 % – Bewertung ausstehend" in overview
         assert "eingereicht – Bewertung ausstehend" in overview
         my_modules = text_of(client.get("/module", query_string={"lt": token}).data)

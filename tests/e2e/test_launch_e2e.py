@@ -65,10 +65,13 @@ def test_learner_and_instructor_launch_through_the_browser_flow(
         assert "Lotsen-Bereich" in page.text
         heading = re.search(r'<p class="lotse-course">(.*?)</p>', page.text, re.S)
         assert heading, "Kurszeile fehlt"
-        assert re.sub(r"<[^>]+>|\s+", " ", heading.group(1)).split() == (
-            f"Kurs: {lms.course.title} · LMS: {lms.name} · Angemeldet: Karl Lotse "
-            "(Digital-Lotse/-Lotsin)"
-        ).split()
+        assert (
+            re.sub(r"<[^>]+>|\s+", " ", heading.group(1)).split()
+            == (
+                f"Kurs: {lms.course.title} · LMS: {lms.name} · Angemeldet: Karl Lotse "
+                "(Digital-Lotse/-Lotsin)"
+            ).split()
+        )
         # Its roster shows both people in their roles.
         members = re.search(r'href="(/lotse/teilnehmende\?lt=[^"]+)"', page.text)
         assert members, "kein Link zu den Teilnehmenden"
@@ -94,8 +97,12 @@ def test_anonymous_launch_without_course_with_custom_parameters(
     app: Flask, lms: TestPlatform, browser: requests.Session
 ) -> None:
     page = lms.launch(
-        browser, {"sub": "u-anon"}, [LEARNER], resource_link_id="rl-anon",
-        custom={"gemeinde": "Hohnstein", "modul": "b1"}, with_course=False,
+        browser,
+        {"sub": "u-anon"},
+        [LEARNER],
+        resource_link_id="rl-anon",
+        custom={"gemeinde": "Hohnstein", "modul": "b1"},
+        with_course=False,
     )
 
     assert page.status_code == 200, h1(page.text)

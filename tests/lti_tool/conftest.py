@@ -272,4 +272,3 @@ def platform(sqlite_app: Flask, jwks: JwksEndpoint) -> CraftedPlatform:
 def db_platform(app: Flask, jwks: JwksEndpoint) -> CraftedPlatform:
     """A registered platform on each backend (tests whose subject is the database)."""
     return _crafted(app, jwks)
-

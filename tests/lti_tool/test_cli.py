@@ -19,13 +19,34 @@ from lti_tool.models import Deployment, Launch, LtiContext, LtiUser, Registratio
 from tests.lti_tool.conftest import CraftedPlatform
 
 MOODLE = [
-    "--name", "Moodle HSF", "--client-id", "Xy7kQ2pL9mN4vB1", "--deployment", "1",
-    "--preset", "moodle", "--base-url", "https://moodle.example/",
+    "--name",
+    "Moodle HSF",
+    "--client-id",
+    "Xy7kQ2pL9mN4vB1",
+    "--deployment",
+    "1",
+    "--preset",
+    "moodle",
+    "--base-url",
+    "https://moodle.example/",
 ]
 EXPLICIT = [
-    "--name", "Plattform X", "--issuer", "https://lms.example", "--client-id", "cid-1",
-    "--auth-login-url", "https://lms.example/auth", "--auth-token-url", "https://lms.example/token",
-    "--key-set-url", "https://lms.example/jwks", "--deployment", "7", "--deployment", "8",
+    "--name",
+    "Plattform X",
+    "--issuer",
+    "https://lms.example",
+    "--client-id",
+    "cid-1",
+    "--auth-login-url",
+    "https://lms.example/auth",
+    "--auth-token-url",
+    "https://lms.example/token",
+    "--key-set-url",
+    "https://lms.example/jwks",
+    "--deployment",
+    "7",
+    "--deployment",
+    "8",
 ]
 
 
@@ -83,8 +104,19 @@ def test_platform_add_with_moodle_preset(cli: FlaskCliRunner) -> None:
 
 def test_platform_add_with_ilias_preset(cli: FlaskCliRunner) -> None:
     result = lti(
-        cli, "platform", "add", "--name", "ILIAS", "--client-id", "c-ilias", "--deployment", "3",
-        "--preset", "ilias", "--base-url", "https://ilias.example/ilias/",
+        cli,
+        "platform",
+        "add",
+        "--name",
+        "ILIAS",
+        "--client-id",
+        "c-ilias",
+        "--deployment",
+        "3",
+        "--preset",
+        "ilias",
+        "--base-url",
+        "https://ilias.example/ilias/",
     )
 
     assert result.exit_code == 0, result.output
@@ -123,51 +155,63 @@ def without(args: list[str], *options: str) -> list[str]:
 BAD_ADDS = [
     pytest.param(
         replace(EXPLICIT, "--auth-login-url", "keine-adresse"),
-        "--auth-login-url: Keine gültige http(s)-Adresse: 'keine-adresse'", id="not-a-url",
+        "--auth-login-url: Keine gültige http(s)-Adresse: 'keine-adresse'",
+        id="not-a-url",
     ),
     pytest.param(
         replace(EXPLICIT, "--issuer", "lms.example"),
-        "--issuer: Der Issuer muss eine http(s)-Adresse sein", id="issuer-not-a-url",
+        "--issuer: Der Issuer muss eine http(s)-Adresse sein",
+        id="issuer-not-a-url",
     ),
     pytest.param(
         replace(MOODLE, "--preset", "blackboard"),
-        "Unbekanntes Preset 'blackboard'. Bekannt: ilias, moodle.", id="unknown-preset",
+        "Unbekanntes Preset 'blackboard'. Bekannt: ilias, moodle.",
+        id="unknown-preset",
     ),
     pytest.param(
         replace(MOODLE, "--base-url", "moodle.example"),
-        "--base-url ist keine gültige http(s)-Adresse", id="base-url-not-a-url",
+        "--base-url ist keine gültige http(s)-Adresse",
+        id="base-url-not-a-url",
     ),
     pytest.param(
         replace(MOODLE, "--name", "Moodle zweiter Name"),
         "Issuer 'https://moodle.example' mit Client-ID 'Xy7kQ2pL9mN4vB1' ist bereits als "
-        "'Moodle HSF' registriert.", id="duplicate-issuer-and-client-id",
+        "'Moodle HSF' registriert.",
+        id="duplicate-issuer-and-client-id",
     ),
     pytest.param(
         replace(EXPLICIT, "--name", "Moodle HSF"),
-        "Eine Plattform namens 'Moodle HSF' gibt es bereits.", id="duplicate-name",
+        "Eine Plattform namens 'Moodle HSF' gibt es bereits.",
+        id="duplicate-name",
     ),
     pytest.param(
         without(EXPLICIT, "--deployment", "--deployment"),
-        "Missing option '--deployment'", id="no-deployment",
+        "Missing option '--deployment'",
+        id="no-deployment",
     ),
     pytest.param(
         replace(EXPLICIT, "--deployment", "8"),
-        "--deployment: Deployment-IDs doppelt angegeben.", id="duplicate-deployment",
+        "--deployment: Deployment-IDs doppelt angegeben.",
+        id="duplicate-deployment",
     ),
     pytest.param(
-        replace(EXPLICIT, "--deployment", ""), "--deployment: Muss 1 bis 255 Zeichen lang sein.",
+        replace(EXPLICIT, "--deployment", ""),
+        "--deployment: Muss 1 bis 255 Zeichen lang sein.",
         id="empty-deployment",
     ),
     pytest.param(
-        without(MOODLE, "--base-url"), "--preset und --base-url gehören zusammen.",
+        without(MOODLE, "--base-url"),
+        "--preset und --base-url gehören zusammen.",
         id="preset-without-base-url",
     ),
     pytest.param(
-        without(MOODLE, "--preset"), "--preset und --base-url gehören zusammen.",
+        without(MOODLE, "--preset"),
+        "--preset und --base-url gehören zusammen.",
         id="base-url-without-preset",
     ),
     pytest.param(
-        without(EXPLICIT, "--key-set-url"), "--key-set-url: Keine gültige http(s)-Adresse",
+        without(EXPLICIT, "--key-set-url"),
+        "--key-set-url: Keine gültige http(s)-Adresse",
         id="missing-url",
     ),
 ]
@@ -209,8 +253,16 @@ def test_platform_list_as_text_and_json(cli: FlaskCliRunner) -> None:
     assert listed[0]["product_family"] == "moodle"
     assert listed[1]["deployments"] == ["7", "8"]
     assert set(listed[0]) == {
-        "id", "name", "issuer", "client_id", "auth_login_url", "auth_token_url", "key_set_url",
-        "audience", "product_family", "deployments",
+        "id",
+        "name",
+        "issuer",
+        "client_id",
+        "auth_login_url",
+        "auth_token_url",
+        "key_set_url",
+        "audience",
+        "product_family",
+        "deployments",
     }
 
 
@@ -273,11 +325,15 @@ def test_deployment_add(cli: FlaskCliRunner) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        pytest.param(["Moodle HSF", "1"], "Deployment '1' ist für 'Moodle HSF' schon registriert.",
-                     id="duplicate"),
+        pytest.param(
+            ["Moodle HSF", "1"],
+            "Deployment '1' ist für 'Moodle HSF' schon registriert.",
+            id="duplicate",
+        ),
         pytest.param(["Moodle HSF", "  "], "Die Deployment-ID darf nicht leer sein.", id="empty"),
-        pytest.param(["Blackboard", "2"], "Keine Plattform 'Blackboard' registriert.",
-                     id="unknown-platform"),
+        pytest.param(
+            ["Blackboard", "2"], "Keine Plattform 'Blackboard' registriert.", id="unknown-platform"
+        ),
     ],
 )
 def test_bad_deployment_add_is_refused_and_changes_nothing(

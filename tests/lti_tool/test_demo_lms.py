@@ -302,8 +302,9 @@ def test_deep_linking_places_a_link_with_a_gradebook_column(
     }
     with served.app.app_context():
         key = active_key()
-        signed = jwt.encode(response, key.private_key_pem, algorithm="RS256",
-                            headers={"kid": key.kid})
+        signed = jwt.encode(
+            response, key.private_key_pem, algorithm="RS256", headers={"kid": key.kid}
+        )
 
     placed = browser.post(settings["deep_link_return_url"], data={"JWT": signed})
     replayed = browser.post(settings["deep_link_return_url"], data={"JWT": signed})
@@ -313,7 +314,8 @@ def test_deep_linking_places_a_link_with_a_gradebook_column(
     assert "P1 Online-Hundesteueranmeldung" in placed.text
     assert replayed.status_code == 400
     new_link = next(
-        a["data-launch"] for a in parse(placed.text).anchors
+        a["data-launch"]
+        for a in parse(placed.text).anchors
         if a.get("data-launch") not in (None, "demo-link-1")
     )
     token = access_token(served, Scope.AGS_LINEITEM)
@@ -345,8 +347,14 @@ def test_deep_linking_places_a_link_with_a_gradebook_column(
         pytest.param(lambda s: client_assertion(s, exp=int(time.time()) - 600), id="expired"),
         pytest.param(
             lambda s: jwt.encode(
-                {"iss": "lotsen-demo", "sub": "lotsen-demo", "aud": f"{s.demo}/token",
-                 "iat": int(time.time()), "exp": int(time.time()) + 60, "jti": "x"},
+                {
+                    "iss": "lotsen-demo",
+                    "sub": "lotsen-demo",
+                    "aud": f"{s.demo}/token",
+                    "iat": int(time.time()),
+                    "exp": int(time.time()) + 60,
+                    "jti": "x",
+                },
                 _foreign_key_pem(),
                 algorithm="RS256",
                 headers={"kid": "unknown-kid"},
@@ -435,8 +443,13 @@ def test_line_items_can_be_created_filtered_paged_and_deleted(served: Served) ->
     for number in range(3):
         created = requests.post(
             container,
-            json={"label": f"Quiz {number}", "scoreMaximum": 5, "tag": "quiz-paging",
-                  "resourceLinkId": "demo-link-1", "resourceId": f"quiz-{number}"},
+            json={
+                "label": f"Quiz {number}",
+                "scoreMaximum": 5,
+                "tag": "quiz-paging",
+                "resourceLinkId": "demo-link-1",
+                "resourceId": f"quiz-{number}",
+            },
             headers={**auth, "Content-Type": "application/vnd.ims.lis.v2.lineitem+json"},
             timeout=5,
         )

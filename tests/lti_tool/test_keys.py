@@ -29,8 +29,11 @@ def served_keys(app: Flask) -> list[dict[str, str]]:
 
 def a_registration() -> Registration:
     registration = Registration(
-        name="R", issuer="https://lms.example", client_id="c1",
-        auth_login_url="https://lms.example/auth", auth_token_url="https://lms.example/token",
+        name="R",
+        issuer="https://lms.example",
+        client_id="c1",
+        auth_login_url="https://lms.example/auth",
+        auth_token_url="https://lms.example/token",
         key_set_url="https://lms.example/jwks",
     )
     db.session.add(registration)

@@ -78,7 +78,10 @@ def test_issuer_with_two_registrations_needs_the_client_id(
     sqlite_app: Flask, platform: CraftedPlatform, jwks: JwksEndpoint
 ) -> None:
     CraftedPlatform(
-        app=sqlite_app, client=platform.client, jwks=jwks, name="Moodle zweites Tool",
+        app=sqlite_app,
+        client=platform.client,
+        jwks=jwks,
+        name="Moodle zweites Tool",
         client_id="moodle-client-2",
     ).register()
     query = {k: v for k, v in GOOD.items() if k != "client_id"}

@@ -28,12 +28,22 @@ def pair(app: Flask, _jwks_server: JwksServer) -> tuple[CraftedPlatform, Crafted
     install_tool_key()
     client = app.test_client()
     a = CraftedPlatform(
-        app=app, client=client, jwks=_jwks_server.endpoint(), name="Moodle Lotsen A",
-        issuer=ISSUER, client_id="client-a", key=cached_key("pair-a"),
+        app=app,
+        client=client,
+        jwks=_jwks_server.endpoint(),
+        name="Moodle Lotsen A",
+        issuer=ISSUER,
+        client_id="client-a",
+        key=cached_key("pair-a"),
     )
     b = CraftedPlatform(
-        app=app, client=client, jwks=_jwks_server.endpoint(), name="Moodle Lotsen B",
-        issuer=ISSUER, client_id="client-b", key=cached_key("pair-b"),
+        app=app,
+        client=client,
+        jwks=_jwks_server.endpoint(),
+        name="Moodle Lotsen B",
+        issuer=ISSUER,
+        client_id="client-b",
+        key=cached_key("pair-b"),
     )
     a.register()
     b.register()
@@ -115,7 +125,9 @@ def test_login_without_client_id_is_ambiguous(
     response = a.client.get(
         "/lti/login",
         query_string={
-            "iss": ISSUER, "login_hint": "x", "target_link_uri": "http://localhost/lti/launch",
+            "iss": ISSUER,
+            "login_hint": "x",
+            "target_link_uri": "http://localhost/lti/launch",
             "lti1p3_new_window": "1",
         },
     )

@@ -59,7 +59,9 @@ def signed_raw(change: Callable[[dict[str, Any]], Any]) -> Builder:
         body: Any = p.claims(nonce)
         body = change(body) or body
         return api_jws.encode(
-            json.dumps(body).encode(), loaded(p.key), algorithm="RS256",
+            json.dumps(body).encode(),
+            loaded(p.key),
+            algorithm="RS256",
             headers={"kid": p.key.kid},
         )
 
@@ -120,33 +122,45 @@ BAD_LAUNCHES = [
     ),
     pytest.param(
         signed(**{Claim.MESSAGE_TYPE: "LtiStartProctoring"}),
-        "Nachrichtentyp nicht unterstützt", "LtiStartProctoring", id="invalid-message-type",
+        "Nachrichtentyp nicht unterstützt",
+        "LtiStartProctoring",
+        id="invalid-message-type",
     ),
     pytest.param(
-        without_lti_claims, "Nachrichtentyp nicht unterstützt", "message_type fehlt",
+        without_lti_claims,
+        "Nachrichtentyp nicht unterstützt",
+        "message_type fehlt",
         id="missing-lti-claims",
     ),
     pytest.param(
         signed(iat=now() - 900, exp=now() - 600), "Start-Token abgelaufen", None, id="expired"
     ),
     pytest.param(
-        signed(iat=now() + 900, exp=now() + 1200), "Start-Token aus der Zukunft", None,
+        signed(iat=now() + 900, exp=now() + 1200),
+        "Start-Token aus der Zukunft",
+        None,
         id="iat-in-future",
     ),
     pytest.param(
-        signed(**{Claim.MESSAGE_TYPE: DROP}), "Nachrichtentyp nicht unterstützt",
-        "message_type fehlt", id="message-type-missing",
+        signed(**{Claim.MESSAGE_TYPE: DROP}),
+        "Nachrichtentyp nicht unterstützt",
+        "message_type fehlt",
+        id="message-type-missing",
     ),
     pytest.param(
         signed(**{Claim.ROLES: DROP}), "Pflichtangabe fehlt", "roles fehlt", id="roles-missing"
     ),
     pytest.param(
-        signed(**{Claim.DEPLOYMENT_ID: DROP}), "Pflichtangabe fehlt", "deployment_id fehlt",
+        signed(**{Claim.DEPLOYMENT_ID: DROP}),
+        "Pflichtangabe fehlt",
+        "deployment_id fehlt",
         id="deployment-id-missing",
     ),
     pytest.param(
-        signed(**{Claim.RESOURCE_LINK: {"title": "ohne id"}}), "Pflichtangabe fehlt",
-        "resource_link.id fehlt", id="resource-link-id-missing",
+        signed(**{Claim.RESOURCE_LINK: {"title": "ohne id"}}),
+        "Pflichtangabe fehlt",
+        "resource_link.id fehlt",
+        id="resource-link-id-missing",
     ),
     pytest.param(signed(sub=DROP), "Pflichtangabe fehlt", "sub fehlt", id="sub-missing"),
     pytest.param(signed(iss=DROP), "Pflichtangabe fehlt", "iss", id="iss-missing"),
@@ -163,27 +177,35 @@ BAD_LAUNCHES = [
         signed(aud="someone-else"), "Plattform nicht registriert", "someone-else", id="wrong-aud"
     ),
     pytest.param(
-        signed(aud=["moodle-client-1", "other-tool"]), "Falscher Empfänger", "azp",
+        signed(aud=["moodle-client-1", "other-tool"]),
+        "Falscher Empfänger",
+        "azp",
         id="multi-aud-without-azp",
     ),
-    pytest.param(
-        signed(azp="other-tool"), "Falscher Empfänger", "azp", id="azp-not-our-client-id"
-    ),
+    pytest.param(signed(azp="other-tool"), "Falscher Empfänger", "azp", id="azp-not-our-client-id"),
     pytest.param(
         signed(aud=["moodle-client-1", "other-tool"], azp="other-tool"),
-        "Plattform nicht registriert", "other-tool", id="azp-names-another-client",
+        "Plattform nicht registriert",
+        "other-tool",
+        id="azp-names-another-client",
     ),
     pytest.param(
-        signed(aud="ilias-client-9"), "Plattform nicht registriert", "ilias-client-9",
+        signed(aud="ilias-client-9"),
+        "Plattform nicht registriert",
+        "ilias-client-9",
         id="issuer-client-mismatch",
     ),
     pytest.param(
-        signed(**{Claim.DEPLOYMENT_ID: "999"}), "Deployment nicht registriert", None,
+        signed(**{Claim.DEPLOYMENT_ID: "999"}),
+        "Deployment nicht registriert",
+        None,
         id="unknown-deployment",
     ),
     pytest.param(
         signed(**{Claim.TARGET_LINK_URI: "https://evil.example/lti/launch"}),
-        "Ziel-Adresse gehört nicht zu diesem Werkzeug", None, id="target-link-uri-elsewhere",
+        "Ziel-Adresse gehört nicht zu diesem Werkzeug",
+        None,
+        id="target-link-uri-elsewhere",
     ),
     # Malformed values that used to pass on SQLite and end in a 500 on PostgreSQL (or on both);
     # they run on both backends below.
@@ -191,20 +213,28 @@ BAD_LAUNCHES = [
 
 MALFORMED_LAUNCHES = [
     pytest.param(
-        signed(**{Claim.DEPLOYMENT_ID: 1}), "Pflichtangabe fehlt", "deployment_id ist keine",
+        signed(**{Claim.DEPLOYMENT_ID: 1}),
+        "Pflichtangabe fehlt",
+        "deployment_id ist keine",
         id="deployment-id-number",
     ),
     pytest.param(
-        signed_raw(lambda body: body.update(iss=123)), "Pflichtangabe fehlt", "iss ist keine",
+        signed_raw(lambda body: body.update(iss=123)),
+        "Pflichtangabe fehlt",
+        "iss ist keine",
         id="iss-number",
     ),
     pytest.param(
-        signed_raw(lambda body: [body]), "Ungültiges Start-Token", "kein JSON-Objekt",
+        signed_raw(lambda body: [body]),
+        "Ungültiges Start-Token",
+        "kein JSON-Objekt",
         id="payload-not-an-object",
     ),
     pytest.param(signed(sub="s" * 256), "Pflichtangabe fehlt", "sub länger", id="sub-too-long"),
     pytest.param(
-        signed(context_id="c" * 256), "Pflichtangabe fehlt", "context.id länger",
+        signed(context_id="c" * 256),
+        "Pflichtangabe fehlt",
+        "context.id länger",
         id="context-id-too-long",
     ),
 ]
@@ -328,36 +358,49 @@ def variant_claims(variant: str, person: str) -> tuple[dict[str, Any], dict[str,
     roles = PERSONS[person][0]
     if variant == "plain":
         return {"roles": roles, "name": "Erika Mustermann", "email": "erika@example.org"}, {
-            "name": "Erika Mustermann", "email": "erika@example.org", "course": COURSE,
+            "name": "Erika Mustermann",
+            "email": "erika@example.org",
+            "course": COURSE,
         }
     if variant == "several-roles":
         return {"roles": [*roles, EXTRA_ROLE[person]], "name": "Erika Mustermann"}, {
-            "name": "Erika Mustermann", "course": COURSE,
+            "name": "Erika Mustermann",
+            "course": COURSE,
         }
     if variant == "short-role-names":
         return {"roles": [SHORT[person]]}, {"name": "anonym", "course": COURSE}
     if variant == "email-only":
         return {"roles": roles, "email": "e.m@example.org"}, {
-            "name": "anonym", "email": "e.m@example.org", "course": COURSE,
+            "name": "anonym",
+            "email": "e.m@example.org",
+            "course": COURSE,
         }
     if variant == "names-only":
         return {"roles": roles, "given_name": "Erika", "family_name": "Mustermann"}, {
-            "name": "Erika Mustermann", "email": None, "course": COURSE,
+            "name": "Erika Mustermann",
+            "email": None,
+            "course": COURSE,
         }
     if variant == "no-personal-data":
         return {"roles": roles}, {"name": "anonym", "email": None, "course": COURSE}
     if variant == "email-without-context":
         return {"roles": roles, "email": "e.m@example.org", "context_id": None}, {
-            "name": "anonym", "email": "e.m@example.org", "course": NO_COURSE,
+            "name": "anonym",
+            "email": "e.m@example.org",
+            "course": NO_COURSE,
         }
     if variant == "multi-aud-with-azp":
         audiences = ["other-tool", "moodle-client-1"]
         return {"roles": roles, "aud": audiences, "azp": "moodle-client-1"}, {
-            "name": "anonym", "course": COURSE,
+            "name": "anonym",
+            "course": COURSE,
         }
     if variant == "ilias-dash-names":
         return {
-            "roles": roles, "name": "-", "given_name": "-", "family_name": "-",
+            "roles": roles,
+            "name": "-",
+            "given_name": "-",
+            "family_name": "-",
             "email": "a81f2@6bd4e1c0-1d2e-4f5a-9b8c-7d6e5f4a3b2c.ilias",
         }, {"name": "anonym", "course": COURSE}
     raise AssertionError(variant)
@@ -419,13 +462,17 @@ def test_valid_variant_is_accepted(platform: CraftedPlatform, variant: str, pers
     ("roles", "role", "role_label"),
     [
         pytest.param(
-            ["http://example.org/roles#Zauberlehrling"], "navigator", "Digital-Navigator/in",
+            ["http://example.org/roles#Zauberlehrling"],
+            "navigator",
+            "Digital-Navigator/in",
             id="unknown-role",
         ),
         pytest.param([], "navigator", "Digital-Navigator/in", id="no-role-at-all"),
         pytest.param(
             ["http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant"],
-            "lotse", "Digital-Lotse/-Lotsin", id="teaching-assistant",
+            "lotse",
+            "Digital-Lotse/-Lotsin",
+            id="teaching-assistant",
         ),
         pytest.param(["Instructor"], "lotse", "Digital-Lotse/-Lotsin", id="short-instructor"),
     ],

@@ -25,7 +25,9 @@ def test_production_can_never_serve_the_demo_lms(monkeypatch):
 
 def test_postgres_urls_use_psycopg3(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgres://u@127.0.0.1/db")
-    assert load_settings("testing")["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@127.0.0.1/db"
+    assert (
+        load_settings("testing")["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@127.0.0.1/db"
+    )
 
 
 def test_unknown_environment_is_refused():

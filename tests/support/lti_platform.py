@@ -418,4 +418,3 @@ class TestPlatform:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-

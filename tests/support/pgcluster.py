@@ -31,7 +31,9 @@ def ensure_installed() -> Path:
     if bindir is not None:
         return bindir
     if os.geteuid() != 0:
-        raise RuntimeError("PostgreSQL fehlt; als root ausführen oder 'apt-get install postgresql'.")
+        raise RuntimeError(
+            "PostgreSQL fehlt; als root ausführen oder 'apt-get install postgresql'."
+        )
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
     subprocess.run(
@@ -73,8 +75,17 @@ class Cluster:
         if self._as_postgres:
             shutil.chown(self.root, "postgres", "postgres")
         self._run(
-            str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres",
-            "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C.UTF-8",
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.datadir),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
         )
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
@@ -82,8 +93,15 @@ class Cluster:
             "-c max_connections=200"
         )
         self._run(
-            str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-o", options,
-            "-l", str(self.root / "server.log"), "-w", "start",
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.datadir),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "start",
         )
         return self
 
@@ -96,7 +114,9 @@ class Cluster:
 
     def stop(self) -> None:
         try:
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "stop")
+            self._run(
+                str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "stop"
+            )
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 

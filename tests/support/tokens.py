@@ -25,11 +25,15 @@ class PlatformKey:
     def __post_init__(self) -> None:
         self._private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.private_pem = self._private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
         ).decode()
         self.public_pem = (
             self._private.public_key()
-            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
             .decode()
         )
         jwk = json.loads(JWK.from_pem(self.public_pem.encode()).export_public())
@@ -76,6 +80,10 @@ def launch_claims(
         Claim.ROLES: [LEARNER] if roles is None else roles,
     }
     if context_id is not None:
-        claims[Claim.CONTEXT] = {"id": context_id, "label": "DN-1", "title": "Digital-Navigatoren 2026"}
+        claims[Claim.CONTEXT] = {
+            "id": context_id,
+            "label": "DN-1",
+            "title": "Digital-Navigatoren 2026",
+        }
     claims.update(extra)
     return claims
