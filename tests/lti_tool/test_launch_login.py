@@ -200,3 +200,27 @@ def test_target_link_uri_must_lie_under_the_public_base_url(
     else:
         assert response.status_code == 400
         assert problem_title(response) == "Ziel-Adresse gehört nicht zu diesem Werkzeug"
+
+
+def test_state_cookie_survives_third_party_cookie_blocking_over_https(
+    platform: CraftedPlatform,
+) -> None:
+    """Inside the LMS iframe the state cookie is third-party: over HTTPS it must be
+    ``Secure; SameSite=None; Partitioned`` (CHIPS), or browsers drop it."""
+    platform.app.config["PUBLIC_BASE_URL"] = "https://localhost"
+    query = {**GOOD, "target_link_uri": "https://localhost/lti/launch", "lti1p3_new_window": "1"}
+    response = platform.client.get("/lti/login", query_string=query, base_url="https://localhost")
+
+    assert response.status_code == 302
+    (cookie,) = response.headers.getlist("Set-Cookie")
+    attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
+    assert {"secure", "httponly", "partitioned"} <= attributes
+    assert "SameSite=None" in cookie
+
+
+def test_state_cookie_over_plain_http_is_lax_for_the_local_demo(platform: CraftedPlatform) -> None:
+    response = platform.client.get("/lti/login", query_string={**GOOD, "lti1p3_new_window": "1"})
+
+    (cookie,) = response.headers.getlist("Set-Cookie")
+    assert "SameSite=Lax" in cookie
+    assert "Secure" not in cookie and "Partitioned" not in cookie
