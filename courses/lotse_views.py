@@ -69,6 +69,7 @@ from .roster import (
     roster,
 )
 from .submissions import Submission, file_path
+from .views import known_id, parse_id
 
 BERLIN = ZoneInfo("Europe/Berlin")
 LINE_ITEM_TAG = "lotsen-lti"
@@ -327,10 +328,7 @@ def _filters(context: LtiContext, *, focus: bool) -> Filters:
     raw_module = request.args.get("modul")
     course_module_pk: int | None = None
     if raw_module and raw_module != "alle":
-        try:
-            course_module_pk = _course_module(int(raw_module)).id
-        except ValueError:
-            abort(404)
+        course_module_pk = _course_module(parse_id(raw_module)).id
     elif raw_module is None and focus:
         course_module_pk = _focus_module(context)
     state = request.args.get("status") or None
@@ -447,7 +445,7 @@ def refresh_members() -> ResponseReturnValue:
 def set_municipality(user_pk: int) -> ResponseReturnValue:
     """The Lotse corrects a Navigator's municipality."""
     context = _context()
-    membership = member_of(context, user_pk)
+    membership = member_of(context, known_id(user_pk))
     if membership is None or membership.role != ToolRole.NAVIGATOR:
         abort(404)
     chosen = match(request.form.get("gemeinde"))
@@ -466,7 +464,7 @@ def set_municipality(user_pk: int) -> ResponseReturnValue:
 
 
 def _course_module(course_module_pk: int) -> CourseModule:
-    placed = db.session.get(CourseModule, course_module_pk)
+    placed = db.session.get(CourseModule, known_id(course_module_pk))
     if placed is None or placed.context_pk != _context().id:
         abort(404)
     return placed
@@ -601,10 +599,7 @@ def grading_queue() -> ResponseReturnValue:
         state = "eingereicht"
     course_module_pk = None
     if request.args.get("modul"):
-        try:
-            course_module_pk = _course_module(int(request.args["modul"])).id
-        except ValueError:
-            abort(404)
+        course_module_pk = _course_module(parse_id(request.args["modul"])).id
     municipality = request.args.get("gemeinde") or None
     entries = grading.queue(
         context, state=state, course_module_pk=course_module_pk, municipality=municipality
@@ -634,7 +629,7 @@ def grading_queue() -> ResponseReturnValue:
 
 
 def _submission(submission_pk: int) -> Submission:
-    submission = grading.submission_in(_context(), submission_pk)
+    submission = grading.submission_in(_context(), known_id(submission_pk))
     if submission is None:
         abort(404)
     return submission

@@ -93,7 +93,7 @@ from .submissions import (
     review_of,
     submission_of,
 )
-from .views import format_day, launch_token, tool_url
+from .views import format_day, known_id, launch_token, tool_url
 
 log = logging.getLogger(__name__)
 
@@ -345,7 +345,7 @@ def submit_quiz(slug: str, unit: str) -> ResponseReturnValue:
 
 
 def _own_attempt(launch: Launch, catalog_unit: CatalogUnit, attempt_id: int) -> QuizAttempt:
-    attempt = db.session.get(QuizAttempt, attempt_id)
+    attempt = db.session.get(QuizAttempt, known_id(attempt_id))
     if (
         attempt is None
         or attempt.user_pk != launch.user_id
@@ -492,7 +492,7 @@ def remove_assignment_file(slug: str, unit: str, file_id: int) -> ResponseReturn
 def download(file_id: int) -> ResponseReturnValue:
     """A submission file as a download: to its owner, and to a Lotse of the same course."""
     launch = current_launch()
-    stored = downloadable_file(launch, file_id)
+    stored = downloadable_file(launch, known_id(file_id))
     path = file_path(stored)
     if not path.is_file():
         abort(404)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, current_app, g, redirect, render_template, url_for
+from flask import Blueprint, Flask, abort, current_app, g, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup, escape
 
@@ -20,6 +20,25 @@ from .submissions import request_size_limit
 bp = Blueprint("courses", __name__, template_folder="templates")
 
 BERLIN = ZoneInfo("Europe/Berlin")
+
+#: The largest row id (PostgreSQL ``integer``). A larger id from a URL can only fail in the database
+#: (PostgreSQL: integer out of range, SQLite: overflow), a 500 whose log carries the request's
+#: parameters; :func:`known_id` and :func:`parse_id` make it "not found" first.
+MAX_ID = 2**31 - 1
+
+
+def known_id(number: int) -> int:
+    """``number`` if it can be a row id, else 404 (for ids from the URL, before any query)."""
+    if not 1 <= number <= MAX_ID:
+        abort(404)
+    return number
+
+
+def parse_id(value: str | None) -> int:
+    """An id from a query parameter: digits within 1..MAX_ID, else 404."""
+    if value is None or not value.isascii() or not value.isdigit():
+        abort(404)
+    return known_id(int(value))
 
 
 def launch_token() -> str:
