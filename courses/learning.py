@@ -19,6 +19,7 @@ from lti_tool.extensions import db, insert_if_missing
 from lti_tool.models import Launch, LtiContext, LtiResourceLink, utcnow
 from lti_tool.vocab import MessageType
 
+from . import events
 from .models import (
     CatalogModule,
     CatalogUnit,
@@ -244,7 +245,14 @@ def take_quiz(
     counted = counted_attempt(attempts, load_quiz(version).scoring)
     assert counted is not None  # there is at least the attempt just stored
     state = UnitState.DONE if counted.passed else UnitState.IN_PROGRESS
-    set_unit_state(user_pk=user_pk, course_module=course_module, version=version, state=state)
+    changed = set_unit_state(
+        user_pk=user_pk, course_module=course_module, version=version, state=state
+    )
+    if not changed:
+        # The unit stays done (or in progress), but the counted attempt may have changed, and a
+        # quiz-only module is graded with it: announce it like any change (an unchanged score is
+        # not queued again).
+        events.progress_changed(user_pk, course_module.id)
     log.info(
         "quiz attempt: user=%s unit=%s attempt=%s percent=%.0f",
         user_pk,
