@@ -69,7 +69,7 @@ from .roster import (
     roster,
 )
 from .submissions import Submission, file_path
-from .views import known_id, parse_id
+from .views import known_id, parse_id, refuse_nul_bytes
 
 BERLIN = ZoneInfo("Europe/Berlin")
 LINE_ITEM_TAG = "lotsen-lti"
@@ -82,6 +82,7 @@ bp = Blueprint(
     static_folder="static",
     static_url_path="/lotse/static",
 )
+bp.before_request(refuse_nul_bytes)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

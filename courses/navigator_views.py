@@ -93,7 +93,7 @@ from .submissions import (
     review_of,
     submission_of,
 )
-from .views import format_day, known_id, launch_token, tool_url
+from .views import format_day, known_id, launch_token, refuse_nul_bytes, tool_url
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,10 @@ SUBMISSION_STATE_LABELS = {
 def _request_limit() -> None:
     # Above the per-file limits, so that our own check refuses a big file and the text survives.
     request.max_content_length = request_size_limit()
+
+
+# After the request limit: reading the form parses the body.
+bp.before_request(refuse_nul_bytes)
 
 
 @bp.app_context_processor

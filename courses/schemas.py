@@ -11,7 +11,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
-from marshmallow import Schema, fields
+from marshmallow import Schema, ValidationError, fields
 from marshmallow.validate import Length, OneOf
 
 from .submissions import MAX_TEXT_LENGTH, SubmissionState
@@ -82,15 +82,26 @@ class ReadConfirmationSchema(GermanSchema):
     """``{}``: confirming a reading takes no fields."""
 
 
+def _without_nul(value: str) -> None:
+    # PostgreSQL cannot store text containing NUL (the request would fail with a 500).
+    if "\x00" in value:
+        raise ValidationError(
+            _("Der Text enthält ein Nullzeichen (U+0000). Bitte entfernen Sie es.")
+        )
+
+
 class SubmissionLoadSchema(GermanSchema):
     """``{"text": "…", "state": "draft" | "submitted"}``: save a draft or submit."""
 
     text = fields.String(
         required=True,
-        validate=Length(
-            max=MAX_TEXT_LENGTH,
-            error=lazy_gettext("Der Text ist zu lang (höchstens {max} Zeichen)."),
-        ),
+        validate=[
+            Length(
+                max=MAX_TEXT_LENGTH,
+                error=lazy_gettext("Der Text ist zu lang (höchstens {max} Zeichen)."),
+            ),
+            _without_nul,
+        ],
     )
     state = fields.String(
         required=True,

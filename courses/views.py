@@ -7,7 +7,17 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, abort, current_app, g, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup, escape
 
@@ -39,6 +49,19 @@ def parse_id(value: str | None) -> int:
     if value is None or not value.isascii() or not value.isdigit():
         abort(404)
     return known_id(int(value))
+
+
+def refuse_nul_bytes() -> None:
+    """``before_request`` of the Navigator and Lotse pages: a NUL character in the path, the query
+    or a form field is a 400. PostgreSQL can neither store nor compare text containing NUL; such a
+    request failed in the database with a 500, and the error log carried its parameters (a
+    submission's text, a Lotse's feedback)."""
+    values: list[Any] = list((request.view_args or {}).values())
+    for source in (request.args, request.form):
+        for key, value in source.items(multi=True):
+            values += (key, value)
+    if any(isinstance(value, str) and "\x00" in value for value in values):
+        abort(400)
 
 
 def launch_token() -> str:
