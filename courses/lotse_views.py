@@ -10,6 +10,7 @@ can be reached.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from functools import wraps
@@ -528,10 +529,16 @@ def _render_settings(
 
 
 def parse_due_date(value: str | None) -> datetime | None:
-    """``YYYY-MM-DD`` (the date input) -> the end of that day in Europe/Berlin, as UTC."""
+    """``YYYY-MM-DD`` (the date input) or ``TT.MM.JJJJ`` (typed where a browser shows a plain text
+    field; the error message asks for it) -> the end of that day in Europe/Berlin, as UTC. Raises
+    ValueError for anything else."""
     if not value or not value.strip():
         return None
-    day_value = date.fromisoformat(value.strip())
+    text = value.strip()
+    if re.fullmatch(r"\d{1,2}\.\d{1,2}\.\d{4}", text):
+        day_value = datetime.strptime(text, "%d.%m.%Y").date()
+    else:
+        day_value = date.fromisoformat(text)
     return datetime.combine(day_value, time(23, 59, 59), tzinfo=BERLIN).astimezone(UTC)
 
 
