@@ -526,7 +526,11 @@ def _invalid(error: ValidationError) -> ResponseReturnValue:
 
 def _load(schema: Schema, *, empty_is_object: bool = False) -> dict[str, Any]:
     """The request's JSON body loaded by ``schema``; raises ValidationError (→ 422)."""
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        # Deeply nested arrays: ``silent`` only covers ValueError, this was a 500.
+        data = None
     if data is None and empty_is_object and not request.get_data():
         data = {}
     if data is None:
