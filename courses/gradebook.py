@@ -215,20 +215,26 @@ def enqueue_score(
     course_module = db.session.get(CourseModule, course_module_pk)
     if user is None or course_module is None:
         return None
-    if state is None:
-        state = _score_state(user, course_module)
-        if state is None:
-            return None
-    score = build_score(user.sub, state)
     for _ in range(10):
+        # Lock the row first, compute the score after. Two transactions may change the same
+        # Navigator's module at once (a Lotse grading while the Navigator reads); under
+        # PostgreSQL's READ COMMITTED each computed the score without the other's uncommitted
+        # change, and the later commit left a stale score as the newest state. Whoever waits
+        # for the lock (FOR UPDATE, or the INSERT's conflict below) reads the other's commit.
+        # SQLite serialises writers anyway and ignores FOR UPDATE.
         row = db.session.scalars(
             select(GradebookOutbox)
             .where(
                 GradebookOutbox.course_module_pk == course_module_pk,
                 GradebookOutbox.user_pk == user_pk,
             )
+            .with_for_update()
             .execution_options(populate_existing=True)
         ).first()
+        current = state if state is not None else _score_state(user, course_module)
+        if current is None:
+            return None
+        score = build_score(user.sub, current)
         now = utcnow()
         if row is None:
             stamp = _whole_second(now)
@@ -248,15 +254,13 @@ def enqueue_score(
                     updated_at=now,
                 )
                 .on_conflict_do_nothing(index_elements=["course_module_pk", "user_pk"])
+                # RETURNING says whether it inserted: psycopg reports rowcount -1 for this one.
+                .returning(GradebookOutbox.id)
             )
-            if _rowcount(result) != 1:
+            inserted = result.scalar_one_or_none()
+            if inserted is None:
                 continue  # another transaction created it at the same moment: update that one
-            return db.session.scalars(
-                select(GradebookOutbox).where(
-                    GradebookOutbox.course_module_pk == course_module_pk,
-                    GradebookOutbox.user_pk == user_pk,
-                )
-            ).one()
+            return db.session.get(GradebookOutbox, inserted, populate_existing=True)
         if not force and row.state != OutboxState.FAILED and _same_score(row.payload, score):
             return row
         stamp = max(_whole_second(now), row.state_at + timedelta(seconds=1))

@@ -3,13 +3,15 @@ in the transaction of the change, with the score of what is committed in the end
 
 from __future__ import annotations
 
+import threading
+
 from flask import Flask
 from sqlalchemy import select
 
 from courses.gradebook import GradebookOutbox, build_score
 from courses.learning import take_quiz
-from courses.models import CatalogUnit, CourseModule
-from courses.progress import current_version, score_state
+from courses.models import CatalogUnit, CourseModule, UnitState, UnitVersion
+from courses.progress import current_version, score_state, set_unit_state
 from lti_tool.extensions import db
 from lti_tool.models import LtiUser
 from tests.courses.factories import RIGHT, make_context, make_module, make_navigator, place
@@ -53,3 +55,61 @@ def test_a_better_quiz_attempt_reaches_the_outbox(app: Flask) -> None:
     assert {k: v for k, v in row.payload.items() if k != "timestamp"} == build_score(
         user.sub, score_state(user, placed)
     )
+
+
+def test_concurrent_changes_leave_the_committed_score_in_the_outbox(app: Flask) -> None:
+    """Two transactions change one Navigator's module at once (two tabs, or a Lotse grading while
+    the Navigator reads). Each computes the score from what it sees; the outbox must end up with
+    the score of what both committed, not with one computed without the other's change (on
+    PostgreSQL, READ COMMITTED let the second compute from a snapshot without the first)."""
+    user = make_navigator()
+    placed = place(
+        make_context(), make_module("r8-test", units=(("a", "reading"), ("b", "reading")))
+    )
+    version_a = current_version(_unit(placed, "a"))
+    version_b = current_version(_unit(placed, "b"))
+    assert version_a is not None and version_b is not None
+    set_unit_state(
+        user_pk=user.id, course_module=placed, version=version_a, state=UnitState.IN_PROGRESS
+    )
+    db.session.commit()
+    assert _outbox(user, placed).payload["activityProgress"] == "Started"
+    user_pk, placed_pk, version_b_pk = user.id, placed.id, version_b.id
+
+    # This transaction confirms reading a and stays open ...
+    placed = db.session.get(CourseModule, placed_pk)
+    set_unit_state(user_pk=user_pk, course_module=placed, version=version_a, state=UnitState.DONE)
+    errors: list[BaseException] = []
+
+    def confirm_b() -> None:
+        # ... while another request confirms reading b.
+        try:
+            with app.app_context():
+                other = db.session.get(CourseModule, placed_pk)
+                version = db.session.get(UnitVersion, version_b_pk)
+                assert other is not None and version is not None
+                set_unit_state(
+                    user_pk=user_pk, course_module=other, version=version, state=UnitState.DONE
+                )
+                db.session.commit()
+                db.session.remove()
+        except BaseException as error:  # reported in the test's thread
+            errors.append(error)
+
+    thread = threading.Thread(target=confirm_b)
+    thread.start()
+    thread.join(timeout=1.5)  # it finishes, or waits for this transaction's locks
+    db.session.commit()
+    thread.join(timeout=30)
+    assert not thread.is_alive() and not errors, errors
+
+    placed = db.session.get(CourseModule, placed_pk)
+    navigator = db.session.get(LtiUser, user_pk)
+    assert navigator is not None and placed is not None
+    truth = score_state(navigator, placed)
+    assert (truth.activity_progress, truth.grading_progress) == ("Completed", "FullyGraded")
+    row = _outbox(navigator, placed)
+    assert {k: v for k, v in row.payload.items() if k != "timestamp"} == build_score(
+        navigator.sub, truth
+    )
+    assert row.state == "pending"
