@@ -82,12 +82,19 @@ class ReadConfirmationSchema(GermanSchema):
     """``{}``: confirming a reading takes no fields."""
 
 
-def _without_nul(value: str) -> None:
-    # PostgreSQL cannot store text containing NUL (the request would fail with a 500).
+def _storable(value: str) -> None:
+    """Text the database can store: no NUL (PostgreSQL refuses it) and no lone UTF-16 surrogate
+    (``"\\ud800"`` is valid JSON but not encodable as UTF-8). Either failed with a 500."""
     if "\x00" in value:
         raise ValidationError(
             _("Der Text enthält ein Nullzeichen (U+0000). Bitte entfernen Sie es.")
         )
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValidationError(
+            _("Der Text enthält ungültige Zeichen (einzelne UTF-16-Ersatzzeichen).")
+        ) from error
 
 
 class SubmissionLoadSchema(GermanSchema):
@@ -100,7 +107,7 @@ class SubmissionLoadSchema(GermanSchema):
                 max=MAX_TEXT_LENGTH,
                 error=lazy_gettext("Der Text ist zu lang (höchstens {max} Zeichen)."),
             ),
-            _without_nul,
+            _storable,
         ],
     )
     state = fields.String(

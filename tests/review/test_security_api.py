@@ -14,7 +14,9 @@ NESTED = "[" * 100_000 + "]" * 100_000
 @pytest.mark.parametrize(
     ("unit_kind", "action"), [("reading", "gelesen"), ("quiz", "quiz"), ("assignment", "abgabe")]
 )
-@pytest.mark.parametrize("body", [NESTED, '{"answers": ' + NESTED + "}"])
+@pytest.mark.parametrize(
+    "body", [NESTED, '{"answers": ' + NESTED + "}", '{"text": "\\ud800", "state": "draft"}']
+)
 def test_malformed_json_is_422_in_german(
     app: Flask, client: FlaskClient, unit_kind: str, action: str, body: str
 ) -> None:
