@@ -22,8 +22,9 @@ How it works
   state changed while it was being sent stays pending and is sent again.
 * **Failures**: timeouts, connection errors, 5xx and 429 are retried with exponential backoff and
   "equal jitter" (delay = d/2 + random(0, d/2), d = base·2^(attempt−1) capped; 429 waits at
-  least its Retry-After) up to ``GRADEBOOK_MAX_ATTEMPTS``, then the row is ``failed``. A 401 has
-  already been retried once with a new token by :func:`lti_tool.services.service_request`. Any
+  least its Retry-After, up to a day) up to ``GRADEBOOK_MAX_ATTEMPTS``, then the row is
+  ``failed``. A 401 has already been retried once with a new token by
+  :func:`lti_tool.services.service_request`. Any
   other 4xx (Moodle's "400 Incorrect score received" for a user who is not gradable) fails the
   row at once. ``last_error`` keeps the platform's message, with the user's ``sub`` blanked out.
   After a transport failure the rest of that platform's rows in the batch wait too.
@@ -486,16 +487,24 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+#: The longest Retry-After honoured. A platform's value beyond it (a bogus number, an HTTP date
+#: years ahead) overflowed the date of the next attempt, crashing the worker on every retry, or
+#: parked the grade for years.
+MAX_RETRY_AFTER_SECONDS = 24 * 3600.0
+
+
 def backoff_seconds(
     attempts: int, *, retry_after: float | None = None, rng: random.Random | None = None
 ) -> float:
-    """Seconds before attempt ``attempts + 1``: exponential, equal jitter, at least Retry-After."""
+    """Seconds before attempt ``attempts + 1``: exponential, equal jitter, at least Retry-After
+    (up to a day)."""
     base = float(setting("GRADEBOOK_RETRY_BASE_SECONDS"))
     cap = float(setting("GRADEBOOK_RETRY_MAX_SECONDS"))
-    ceiling = min(cap, base * 2 ** max(0, attempts - 1))
+    # The exponent is bounded: 2 ** 1024 no longer fits a float (a high GRADEBOOK_MAX_ATTEMPTS).
+    ceiling = min(cap, base * 2.0 ** min(max(0, attempts - 1), 64))
     delay = ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
     if retry_after is not None:
-        delay = max(delay, retry_after)
+        delay = max(delay, min(retry_after, MAX_RETRY_AFTER_SECONDS))
     return delay
 
 

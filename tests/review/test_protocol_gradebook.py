@@ -4,17 +4,33 @@ in the transaction of the change, with the score of what is committed in the end
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 from flask import Flask
 from sqlalchemy import select
 
-from courses.gradebook import GradebookOutbox, build_score
+from courses.gradebook import (
+    GradebookOutbox,
+    Outcome,
+    backoff_seconds,
+    build_score,
+    enqueue_score,
+    sync_grade,
+)
 from courses.learning import take_quiz
 from courses.models import CatalogUnit, CourseModule, UnitState, UnitVersion
 from courses.progress import current_version, score_state, set_unit_state
 from lti_tool.extensions import db
-from lti_tool.models import LtiUser
+from lti_tool.models import LtiUser, utcnow
 from tests.courses.factories import RIGHT, make_context, make_module, make_navigator, place
+from tests.gradebook import conftest as gradebook_fixtures
+from tests.gradebook.conftest import COMPLETED, STARTED, Course, drain, outbox_rows
+
+# The gradebook tests' fixtures: the tool on a real port, the AGS test platform, a course.
+gb_app = gradebook_fixtures.gb_app
+tool = gradebook_fixtures.tool
+platform = gradebook_fixtures.platform
+course = gradebook_fixtures.course
 
 #: Two of three questions right: passes (60 %) with 66.67 %.
 TWO_RIGHT = {"q1": ["a"], "q2": ["true"], "q3": ["c"]}
@@ -113,3 +129,34 @@ def test_concurrent_changes_leave_the_committed_score_in_the_outbox(app: Flask) 
         navigator.sub, truth
     )
     assert row.state == "pending"
+
+
+def test_backoff_stays_finite_for_any_attempt_count_and_retry_after(app: Flask) -> None:
+    """A platform's Retry-After (seconds or an HTTP date) or a high GRADEBOOK_MAX_ATTEMPTS must
+    not turn into a delay that overflows the date (the worker crashed on every retry) or parks a
+    grade for years."""
+    app.config.update(GRADEBOOK_RETRY_BASE_SECONDS=15, GRADEBOOK_RETRY_MAX_SECONDS=1800)
+    day = 24 * 3600
+    assert 900 <= backoff_seconds(5000) <= 1800
+    assert backoff_seconds(1, retry_after=7200) == 7200  # a real Retry-After is still honoured
+    for absurd in (10.0**12, float("inf"), 2.5e11):
+        delay = backoff_seconds(3, retry_after=absurd)
+        assert delay == day
+        utcnow() + timedelta(seconds=delay)  # no OverflowError
+
+
+def test_a_bogus_retry_after_does_not_crash_the_worker(gb_app: Flask, course: Course) -> None:
+    lms = course.platform
+    user, cm = course.user_ids[0], course.course_module_ids[0]
+    enqueue_score(user, cm, STARTED)
+    db.session.commit()
+    drain()  # line item made, first score there
+    enqueue_score(user, cm, COMPLETED)
+    db.session.commit()
+    lms.retry_after = 10**12
+    lms.fail_next(1, "429")
+    [row] = outbox_rows()
+    assert sync_grade(outbox_id=row.id) == Outcome.RETRY
+    [row] = outbox_rows()
+    assert row.state == "pending" and row.last_status == 429
+    assert row.next_attempt_at <= utcnow() + timedelta(days=1, seconds=5)
