@@ -36,7 +36,12 @@ class BaseSettings:
     ENV_NAME = "base"
     SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI: str | None = None
-    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
+    #: ``hide_parameters``: a failing statement's values (names, submission text) never reach a
+    #: log through the exception message.
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {
+        "pool_pre_ping": True,
+        "hide_parameters": True,
+    }
     #: Public address of this installation (scheme and host, no trailing slash), e.g.
     #: ``https://lotsen.hsf.sachsen.de``. Without it the request's own host is used.
     PUBLIC_BASE_URL: str | None = None

@@ -33,3 +33,16 @@ def test_postgres_urls_use_psycopg3(monkeypatch):
 def test_unknown_environment_is_refused():
     with pytest.raises(ConfigurationError, match="LOTSEN_ENV"):
         load_settings("staging")
+
+
+def test_database_errors_never_carry_the_statements_values(sqlite_app):
+    import sqlalchemy as sa
+
+    from lti_tool.extensions import db
+
+    with pytest.raises(sa.exc.DBAPIError) as error:
+        db.session.execute(
+            sa.text("SELECT * FROM no_such_table WHERE x = :v"), {"v": "Erika Muster"}
+        )
+    db.session.rollback()
+    assert "Erika Muster" not in str(error.value)
