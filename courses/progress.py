@@ -19,24 +19,28 @@ Module status (the first rule that applies)
     4. any unit started                           → in Bearbeitung
     5. otherwise                                  → nicht begonnen
 
-AGS mapping (:func:`score_state`, lti-notes §6), one score per Navigator and course module:
+AGS mapping (:func:`score_state`, lti-notes §6), one score per Navigator and course module; the
+first row that applies:
 
-    ==================================  ================  =================  ====================
-    Module status                       activityProgress  gradingProgress    score
-    ==================================  ================  =================  ====================
-    nicht begonnen                      Initialized       NotReady           –
-    in Bearbeitung                      Started           NotReady           –
-    zur Überarbeitung zurückgegeben     InProgress        Pending            –
-    eingereicht – Bewertung ausstehend  Submitted         PendingManual      –
-    abgeschlossen, with assignments     Completed         FullyGraded        Lotse's points of
-                                                                             rubric maximum
-    abgeschlossen, quizzes only         Completed         FullyGraded        mean quiz percent
-                                                                             of 100
-    abgeschlossen, readings only        Completed         FullyGraded        100 of 100
-    ==================================  ================  =================  ====================
+    =======================================  ================  ===============  ==================
+    State                                    activityProgress  gradingProgress  score
+    =======================================  ================  ===============  ==================
+    an assignment returned for revision      InProgress        Pending          –
+    an assignment submitted, not yet graded  Submitted         PendingManual    –
+    every assignment graded                  Completed         FullyGraded      Lotse's points of
+                                                                                rubric maximum
+    nicht begonnen                           Initialized       NotReady         –
+    abgeschlossen, quizzes only              Completed         FullyGraded      mean quiz percent
+                                                                                of 100
+    abgeschlossen, readings only             Completed         FullyGraded      100 of 100
+    otherwise (in Bearbeitung)               Started           NotReady         –
+    =======================================  ================  ===============  ==================
 
-With assignments the gradebook gets the Lotse's judgement (the quizzes are a self-check); a graded
-submission whose points the grading module does not report gives ``score_given`` None.
+With assignments the gradebook gets the Lotse's judgement (the quizzes are a self-check), as soon
+as it is there: a Navigator may hand in the assignment before confirming every reading, and the
+Lotse's grade must not wait for that (the module status on the pages still says "in
+Bearbeitung"). A graded submission whose points the grading module does not report gives
+``score_given`` None.
 """
 
 from __future__ import annotations
@@ -276,16 +280,21 @@ def score_state(user: LtiUser, course_module: CourseModule) -> ScoreState:
     """The AGS score of ``user`` in ``course_module`` (table in the module docstring)."""
     progress = module_progress(user.id, course_module)
     status = progress.status
-    if status == ModuleStatus.NOT_STARTED:
-        return ScoreState(ActivityProgress.INITIALIZED, GradingProgress.NOT_READY)
-    if status == ModuleStatus.IN_PROGRESS:
-        return ScoreState(ActivityProgress.STARTED, GradingProgress.NOT_READY)
     if status == ModuleStatus.RETURNED:
         return ScoreState(ActivityProgress.IN_PROGRESS, GradingProgress.PENDING)
-    if status == ModuleStatus.PENDING_REVIEW:
+    # The assignments decide whatever the other units' state (module docstring).
+    assignments = [u.state for u in progress.units if u.unit.kind == UnitKind.ASSIGNMENT]
+    if UnitState.SUBMITTED in assignments:
         return ScoreState(ActivityProgress.SUBMITTED, GradingProgress.PENDING_MANUAL)
-    given, maximum = _final_score(user.id, course_module, progress)
-    return ScoreState(ActivityProgress.COMPLETED, GradingProgress.FULLY_GRADED, given, maximum)
+    if assignments and all(state == UnitState.GRADED for state in assignments):
+        given, maximum = _final_score(user.id, course_module, progress)
+        return ScoreState(ActivityProgress.COMPLETED, GradingProgress.FULLY_GRADED, given, maximum)
+    if status == ModuleStatus.NOT_STARTED:
+        return ScoreState(ActivityProgress.INITIALIZED, GradingProgress.NOT_READY)
+    if status == ModuleStatus.COMPLETED:
+        given, maximum = _final_score(user.id, course_module, progress)
+        return ScoreState(ActivityProgress.COMPLETED, GradingProgress.FULLY_GRADED, given, maximum)
+    return ScoreState(ActivityProgress.STARTED, GradingProgress.NOT_READY)
 
 
 def _final_score(
