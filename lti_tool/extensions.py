@@ -6,6 +6,7 @@ from flask_babel import Babel
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
 
@@ -43,5 +44,9 @@ def dialect_insert(model: type[Base]) -> postgresql.Insert | sqlite.Insert:
 def insert_if_missing(model: type[Base], **values: Any) -> bool:
     """``INSERT … ON CONFLICT DO NOTHING``: add a row unless a unique constraint already holds one
     (a parallel request of the same user, a class launching together). True if it inserted."""
-    result = db.session.execute(dialect_insert(model).values(**values).on_conflict_do_nothing())
-    return bool(getattr(result, "rowcount", 0))
+    primary_key = list(sa_inspect(model).primary_key)
+    # RETURNING, not rowcount: psycopg reports rowcount -1 for this statement.
+    result = db.session.execute(
+        dialect_insert(model).values(**values).on_conflict_do_nothing().returning(*primary_key)
+    )
+    return result.first() is not None
