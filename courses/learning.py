@@ -366,14 +366,17 @@ def delete_submission_file(submission: Submission, file_id: int) -> Path:
 
 
 def downloadable_file(launch: Launch, file_id: int) -> SubmissionFile:
-    """A file the launching user may download: their own in this course, or — for a Lotse — any
-    of this course. Anything else is 404, so ids cannot be probed."""
+    """A file the launching user may download: their own in this course, or — for a Lotse — one
+    handed in in this course (a draft is the Navigator's alone until it is submitted). Anything
+    else is 404, so ids cannot be probed."""
     stored = db.session.get(SubmissionFile, file_id)
     if stored is None or launch.context_pk is None:
         abort(404)
     submission = stored.submission
     if submission.context_pk != launch.context_pk:
         abort(404)
-    if submission.user_pk != launch.user_id and not launch.is_lotse:
+    if submission.user_pk != launch.user_id and (
+        not launch.is_lotse or submission.state == SubmissionState.DRAFT
+    ):
         abort(404)
     return stored

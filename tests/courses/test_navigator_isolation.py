@@ -79,6 +79,14 @@ def test_lotse_of_the_course_may_download_but_not_post_as_navigator(app, client)
     client.get(owner.location)
     stored = _submit_with_file(client, owner.token)
     lotse = launch(client, sub="lotsin", lotse=True)
+    # A draft is the Navigator's alone; once handed in, the Lotse of the course may read it.
+    draft = client.get(f"/abgabe/datei/{stored.id}", query_string={"lt": lotse.token})
+    assert draft.status_code == 404
+    handed_in = client.post(
+        "/module/b9-test/einheit/aufgabe/abgabe",
+        data={"lt": owner.token, "text": "Meine Abgabe", "aktion": "einreichen"},
+    )
+    assert handed_in.status_code == 303
     download = client.get(f"/abgabe/datei/{stored.id}", query_string={"lt": lotse.token})
     assert download.status_code == 200
     download.close()
