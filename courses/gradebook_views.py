@@ -19,6 +19,7 @@ from lti_tool.vocab import ToolRole
 
 from .gradebook import GradebookOutbox, OutboxState, requeue
 from .models import CatalogModule, CourseModule
+from .views import known_id
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ def notenbuch() -> str:
 def wiederholen(outbox_id: int) -> Response:
     """Queue a failed (or waiting) row again, now. A row of another course does not exist here."""
     launch = current_launch()
-    row = db.session.get(GradebookOutbox, outbox_id)
+    row = db.session.get(GradebookOutbox, known_id(outbox_id))
     if row is None or row.course_module.context_pk != _context_pk():
         abort(404)
     requeue(row)
