@@ -10,6 +10,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -119,22 +120,25 @@ def sqlite_url(_sqlite_template: Path, tmp_path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-@pytest.fixture
-def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    application = make_app(database_url, tmp_path)
+@contextmanager
+def app_context(application: Flask) -> Iterator[Flask]:
+    """``application`` inside its app context; its connections are closed afterwards."""
     with application.app_context():
         yield application
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    with app_context(make_app(database_url, tmp_path)) as application:
+        yield application
 
 
 @pytest.fixture
 def sqlite_app(sqlite_url: str, tmp_path: Path) -> Iterator[Flask]:
-    application = make_app(sqlite_url, tmp_path)
-    with application.app_context():
+    with app_context(make_app(sqlite_url, tmp_path)) as application:
         yield application
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture

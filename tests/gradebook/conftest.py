@@ -18,7 +18,7 @@ from courses.models import CatalogModule, CatalogUnit, CourseModule
 from lti_tool.extensions import db
 from lti_tool.keys import ensure_key
 from lti_tool.models import Deployment, LtiContext, LtiResourceLink, LtiUser, Registration
-from tests.conftest import LiveServer, make_app
+from tests.conftest import LiveServer, app_context, make_app
 from tests.gradebook.ags_platform import ALL_SCOPES, AgsPlatform
 
 #: Settings for fast tests: a platform that does not answer in 1 s has timed out (long enough
@@ -43,21 +43,15 @@ def gradebook_app(database_url: str, tmp_path: Path, **overrides: Any) -> Flask:
 @pytest.fixture
 def gb_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     """The tool on each backend, with fast timeouts."""
-    application = gradebook_app(database_url, tmp_path)
-    with application.app_context():
+    with app_context(gradebook_app(database_url, tmp_path)) as application:
         yield application
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture
 def sqlite_gb_app(sqlite_url: str, tmp_path: Path) -> Iterator[Flask]:
     """The same on SQLite only (tests whose subject is not the database)."""
-    application = gradebook_app(sqlite_url, tmp_path)
-    with application.app_context():
+    with app_context(gradebook_app(sqlite_url, tmp_path)) as application:
         yield application
-        db.session.remove()
-        db.engine.dispose()
 
 
 @dataclass

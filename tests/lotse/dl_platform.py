@@ -33,16 +33,14 @@ import jwt
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from flask import Flask, Response, abort, jsonify, redirect
+from flask import Flask, Response, abort, jsonify
 from flask import request as flask_request
 from lti1p3platform.exceptions import LtiException
-from lti1p3platform.ltiplatform import LTI1P3PlatformConfAbstract
 from lti1p3platform.message_launch import LTIAdvantageMessageLaunchAbstract
-from lti1p3platform.oidc_login import OIDCLoginAbstract
 from lti1p3platform.registration import Registration as PlatformRegistration
-from lti1p3platform.request import Request as PlatformRequest
-from lti1p3platform.request import TRequest
 from werkzeug.serving import BaseWSGIServer, make_server
+
+from tests.support.lti_platform import FlaskPlatformRequest, PlatformConf, PlatformOIDCLogin
 
 INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
 LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
@@ -60,35 +58,6 @@ class Pending:
     custom: dict[str, Any]
     deep_linking: bool
     data: str | None
-
-
-class _Request(PlatformRequest):
-    def build_metadata(self, request: Any) -> TRequest:
-        return {
-            "method": request.method,
-            "form_data": request.form.to_dict(),
-            "get_data": request.args.to_dict(),
-            "headers": dict(request.headers),
-            "content_type": request.content_type,
-            "path": request.path,
-            "json": None,
-        }
-
-
-class _Conf(LTI1P3PlatformConfAbstract):
-    def init_platform_config(self, **kwargs: Any) -> None:
-        self._platform: DLPlatform = kwargs["platform"]
-
-    def get_registration_by_params(self, **kwargs: Any) -> PlatformRegistration:
-        return self._platform.registration()
-
-
-class _Login(OIDCLoginAbstract):
-    def set_lti_message_hint(self, **kwargs: Any) -> None:
-        self._lti_message_hint = kwargs["hint"]
-
-    def get_redirect(self, url: str) -> Response:
-        return redirect(url, code=302)
 
 
 class _Launch(LTIAdvantageMessageLaunchAbstract):
@@ -254,8 +223,8 @@ class DLPlatform:
 
     # -- platform side --------------------------------------------------------------------------
 
-    def _conf(self) -> _Conf:
-        conf = _Conf(platform=self)
+    def _conf(self) -> PlatformConf:
+        conf = PlatformConf(platform=self)
         conf.get_registration()
         return conf
 
@@ -269,7 +238,7 @@ class DLPlatform:
         @app.get("/launch/<hint>")
         def start(hint: str) -> Response:
             pending = self.pending.get(hint) or abort(404)
-            login = _Login(_Request(flask_request), self._conf())
+            login = PlatformOIDCLogin(FlaskPlatformRequest(flask_request), self._conf())
             login.set_lti_message_hint(hint=hint)
             if pending.deep_linking:
                 login.set_deeplinking_launch_url()
@@ -282,7 +251,7 @@ class DLPlatform:
             if params.get("redirect_uri") != self.tool_url + "/lti/launch":
                 return Response("redirect_uri passt nicht", status=400)
             pending = self.pending.pop(params.get("lti_message_hint", ""), None) or abort(400)
-            launch = _Launch(_Request(flask_request), self._conf())
+            launch = _Launch(FlaskPlatformRequest(flask_request), self._conf())
             launch.set_user_data(
                 user_id=str(pending.user["sub"]),
                 lis_roles=pending.roles,

@@ -58,7 +58,7 @@ class Course:
     title: str = "Digital-Navigatoren Sachsen 2026"
 
 
-class _FlaskRequest(PlatformRequest):
+class FlaskPlatformRequest(PlatformRequest):
     """lti1p3platform's request interface over the current Flask request."""
 
     def build_metadata(self, request: Any) -> TRequest:
@@ -73,7 +73,7 @@ class _FlaskRequest(PlatformRequest):
         }
 
 
-class _PlatformConf(LTI1P3PlatformConfAbstract):
+class PlatformConf(LTI1P3PlatformConfAbstract):
     """Hands lti1p3platform the registration of the tool on this platform."""
 
     def init_platform_config(self, **kwargs: Any) -> None:
@@ -83,7 +83,7 @@ class _PlatformConf(LTI1P3PlatformConfAbstract):
         return self._platform.registration()
 
 
-class _OIDCLogin(OIDCLoginAbstract):
+class PlatformOIDCLogin(OIDCLoginAbstract):
     def set_lti_message_hint(self, **kwargs: Any) -> None:
         self._lti_message_hint = kwargs["hint"]
 
@@ -222,8 +222,8 @@ class TestPlatform:
             .set_tool_key_set_url(self.tool_jwks_url)
         )
 
-    def config(self) -> _PlatformConf:
-        return _PlatformConf(platform=self)
+    def config(self) -> PlatformConf:
+        return PlatformConf(platform=self)
 
     def register_with(self, app: Flask, name: str | None = None) -> Any:
         """Register this platform in the tool, as an admin would with ``flask lti platform add``."""
@@ -302,7 +302,7 @@ class TestPlatform:
         @app.get("/launch/<hint>")
         def start(hint: str) -> Response:
             pending = self.pending.get(hint) or abort(404)
-            login = _OIDCLogin(_FlaskRequest(flask_request), self.config())
+            login = PlatformOIDCLogin(FlaskPlatformRequest(flask_request), self.config())
             login.set_lti_message_hint(hint=hint)
             response: Response = login.initiate_login(str(pending.user["sub"]))
             return response
@@ -352,7 +352,7 @@ class TestPlatform:
             return Response("invalid_request: " + ", ".join(problems), status=400)
         assert pending is not None
 
-        launch = _MessageLaunch(_FlaskRequest(flask_request), self.config())
+        launch = _MessageLaunch(FlaskPlatformRequest(flask_request), self.config())
         user = pending.user
         launch.set_user_data(
             user_id=str(user["sub"]),
