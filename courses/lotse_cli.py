@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from lti_tool.extensions import db
 from lti_tool.models import Deployment, Registration
-from lti_tool.registrations import RegistrationError, find_platform
+from lti_tool.registrations import RegistrationError, find_deployment, find_platform
 
 from .municipalities import MunicipalityListError, official_list
 from .roster import LotseGrant, LotseRoleDeployment, grant, revoke
@@ -42,12 +42,7 @@ def _platform(name: str) -> Registration:
 
 
 def _deployment(registration: Registration, deployment_id: str) -> Deployment:
-    found = db.session.scalars(
-        select(Deployment).where(
-            Deployment.registration_id == registration.id,
-            Deployment.deployment_id == deployment_id,
-        )
-    ).first()
+    found = find_deployment(registration, deployment_id)
     if found is None:
         raise click.ClickException(
             f"Plattform {registration.name!r} hat kein Deployment {deployment_id!r}."

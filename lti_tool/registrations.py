@@ -163,6 +163,16 @@ def find_platform(name_or_id: str) -> Registration:
     return registration
 
 
+def find_deployment(registration: Registration, deployment_id: str) -> Deployment | None:
+    """The registration's deployment with that id, if registered."""
+    return db.session.scalars(
+        select(Deployment).where(
+            Deployment.registration_id == registration.id,
+            Deployment.deployment_id == deployment_id,
+        )
+    ).first()
+
+
 def add_deployment(registration: Registration, deployment_id: str) -> Deployment:
     """Add a deployment id to a registration."""
     deployment_id = deployment_id.strip()

@@ -24,6 +24,7 @@ from .models import (
     Registration,
     utcnow,
 )
+from .registrations import find_deployment
 from .roles import effective_role
 from .vocab import Claim, MessageType, ToolRole, tool_role_for
 
@@ -130,12 +131,8 @@ def _upsert_resource_link(
 
 def record_launch(registration: Registration, body: dict[str, Any]) -> Launch:
     """Store the validated launch ``body`` and return the new :class:`Launch`. Flushes."""
-    deployment = db.session.scalars(
-        select(Deployment).where(
-            Deployment.registration_id == registration.id,
-            Deployment.deployment_id == body[Claim.DEPLOYMENT_ID],
-        )
-    ).one()
+    deployment = find_deployment(registration, body[Claim.DEPLOYMENT_ID])
+    assert deployment is not None, "validated launches name a registered deployment"
     user = _upsert_user(registration, body)
     context = _upsert_context(registration, deployment, body)
     link = (

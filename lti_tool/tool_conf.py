@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from .extensions import db
 from .keys import active_key
-from .models import Deployment, Registration
+from .models import Registration
+from .registrations import find_deployment
 
 
 def to_pylti_registration(registration: Registration) -> PyltiRegistration:
@@ -79,12 +80,7 @@ class DatabaseToolConf(ToolConfAbstract[Any]):
 
     @staticmethod
     def _deployment(registration: Registration, deployment_id: str) -> PyltiDeployment | None:
-        found = db.session.scalars(
-            select(Deployment).where(
-                Deployment.registration_id == registration.id,
-                Deployment.deployment_id == deployment_id,
-            )
-        ).first()
+        found = find_deployment(registration, deployment_id)
         if found is None:
             return None
         return PyltiDeployment().set_deployment_id(found.deployment_id)
