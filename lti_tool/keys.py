@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -14,7 +16,18 @@ from .extensions import db
 from .models import ToolKey, utcnow
 
 
-def _new_key() -> ToolKey:
+@dataclass(frozen=True)
+class KeyPair:
+    """An RSA key in the two forms LTI needs: PEM to sign, public JWK to publish."""
+
+    kid: str
+    """jwcrypto's thumbprint of the key: pylti1p3 signs client assertions with exactly that kid."""
+    private_key_pem: str
+    public_jwk: dict[str, Any]
+
+
+def generate_key_pair() -> KeyPair:
+    """A new 2048-bit RSA key for RS256 (used by the tool and by the demo LMS)."""
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = private.private_bytes(
         serialization.Encoding.PEM,
@@ -26,7 +39,12 @@ def _new_key() -> ToolKey:
     kid = jwk.thumbprint()
     public = json.loads(jwk.export_public())
     public.update({"kid": kid, "alg": "RS256", "use": "sig"})
-    return ToolKey(kid=kid, private_key_pem=pem, public_jwk=public)
+    return KeyPair(kid=kid, private_key_pem=pem, public_jwk=public)
+
+
+def _new_key() -> ToolKey:
+    pair = generate_key_pair()
+    return ToolKey(kid=pair.kid, private_key_pem=pair.private_key_pem, public_jwk=pair.public_jwk)
 
 
 def _published_keys() -> list[ToolKey]:
