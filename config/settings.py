@@ -47,6 +47,8 @@ class BaseSettings:
     PUBLIC_BASE_URL: str | None = None
     #: Serve the built-in demo LMS under /demo-lms. Never in production.
     DEMO_LMS = False
+    #: The demo LMS's own SQLite file; without it ``instance/demo_lms.sqlite``.
+    DEMO_LMS_DATABASE: str | None = None
     #: Trust one reverse proxy's X-Forwarded-* headers (scheme, host).
     PROXY_FIX = False
     #: Lifetime of the signed launch token that later requests of a launch present.
@@ -90,6 +92,8 @@ class BaseSettings:
             values["PUBLIC_BASE_URL"] = env["PUBLIC_BASE_URL"].rstrip("/")
         if env.get("UPLOAD_FOLDER"):
             values["UPLOAD_FOLDER"] = env["UPLOAD_FOLDER"]
+        if env.get("DEMO_LMS_DATABASE"):
+            values["DEMO_LMS_DATABASE"] = env["DEMO_LMS_DATABASE"]
         values["PROXY_FIX"] = _flag("PROXY_FIX", values["PROXY_FIX"])
         values["DEMO_LMS"] = _flag("DEMO_LMS", values["DEMO_LMS"])
         for key in (

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from .extensions import db
 from .keys import ensure_key, public_jwks, rotate_keys
+from .launch.storage import purge_expired
 from .models import Registration
 from .registrations import (
     PRESETS,
@@ -23,7 +24,6 @@ from .registrations import (
     describe,
     find_platform,
 )
-from .storage import purge_expired
 
 lti = AppGroup("lti", help="LTI 1.3: Plattformen, Deployments, Schlüssel, Konfiguration.")
 platform = AppGroup("platform", help="Registrierte LMS-Plattformen.")

@@ -1,5 +1,8 @@
-"""The LTI side of the data model: tool keys, platform registrations, deployments, users, contexts,
-resource links and launches. Spec invariants are database constraints."""
+"""The protocol's tables: tool keys, platform registrations, deployments, users, contexts,
+resource links, launches and service tokens. Spec invariants are database constraints.
+
+Naming: a foreign key ends in ``_pk``; ``…_id`` is always an identifier the platform gives
+(``client_id``, ``deployment_id``, ``context_id``, ``resource_link_id``)."""
 
 from __future__ import annotations
 
@@ -12,8 +15,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import DateTime, TypeDecorator
 
 from .extensions import db
-from .roles import effective_role
-from .vocab import ToolRole
 
 
 def utcnow() -> datetime:
@@ -75,6 +76,9 @@ class Registration(db.Model):  # type: ignore[name-defined]
     key_set: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """The platform's JWKS as last fetched, shared by every worker."""
     key_set_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    line_item_create_refused: Mapped[int | None] = mapped_column()
+    """The HTTP status with which the platform refused to create a line item (ILIAS: 405,
+    Moodle "grade sync only": 401); None while it creates them or was never asked."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     deployments: Mapped[list[Deployment]] = relationship(
@@ -86,10 +90,10 @@ class Deployment(db.Model):  # type: ignore[name-defined]
     """A deployment of this tool on a platform (Moodle: the tool type id)."""
 
     __tablename__ = "deployment"
-    __table_args__ = (UniqueConstraint("registration_id", "deployment_id"),)
+    __table_args__ = (UniqueConstraint("registration_pk", "deployment_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id", ondelete="CASCADE"))
+    registration_pk: Mapped[int] = mapped_column(ForeignKey("registration.id", ondelete="CASCADE"))
     deployment_id: Mapped[str] = mapped_column(String(255))
 
     registration: Mapped[Registration] = relationship(back_populates="deployments")
@@ -111,10 +115,10 @@ class LtiUser(db.Model):  # type: ignore[name-defined]
     e-mail only when the platform shares them."""
 
     __tablename__ = "lti_user"
-    __table_args__ = (UniqueConstraint("registration_id", "sub"),)
+    __table_args__ = (UniqueConstraint("registration_pk", "sub"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id", ondelete="CASCADE"))
+    registration_pk: Mapped[int] = mapped_column(ForeignKey("registration.id", ondelete="CASCADE"))
     sub: Mapped[str] = mapped_column(String(255))
     name: Mapped[str | None] = mapped_column(String(255))
     given_name: Mapped[str | None] = mapped_column(String(255))
@@ -138,11 +142,11 @@ class LtiContext(db.Model):  # type: ignore[name-defined]
     """An LMS course. Context ids are unique per platform registration only."""
 
     __tablename__ = "lti_context"
-    __table_args__ = (UniqueConstraint("registration_id", "context_id"),)
+    __table_args__ = (UniqueConstraint("registration_pk", "context_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id", ondelete="CASCADE"))
-    deployment_id: Mapped[int | None] = mapped_column(
+    registration_pk: Mapped[int] = mapped_column(ForeignKey("registration.id", ondelete="CASCADE"))
+    deployment_pk: Mapped[int | None] = mapped_column(
         ForeignKey("deployment.id", ondelete="SET NULL")
     )
     context_id: Mapped[str] = mapped_column(String(255))
@@ -162,10 +166,10 @@ class LtiResourceLink(db.Model):  # type: ignore[name-defined]
     """A placement of this tool in an LMS course."""
 
     __tablename__ = "lti_resource_link"
-    __table_args__ = (UniqueConstraint("registration_id", "resource_link_id"),)
+    __table_args__ = (UniqueConstraint("registration_pk", "resource_link_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id", ondelete="CASCADE"))
+    registration_pk: Mapped[int] = mapped_column(ForeignKey("registration.id", ondelete="CASCADE"))
     context_pk: Mapped[int | None] = mapped_column(
         ForeignKey("lti_context.id", ondelete="CASCADE"), index=True
     )
@@ -191,16 +195,14 @@ class Launch(db.Model):  # type: ignore[name-defined]
     __tablename__ = "launch"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=_new_launch_id)
-    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id", ondelete="CASCADE"))
+    registration_pk: Mapped[int] = mapped_column(ForeignKey("registration.id", ondelete="CASCADE"))
     deployment_pk: Mapped[int] = mapped_column(ForeignKey("deployment.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("lti_user.id", ondelete="CASCADE"), index=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("lti_user.id", ondelete="CASCADE"), index=True)
     context_pk: Mapped[int | None] = mapped_column(ForeignKey("lti_context.id", ondelete="CASCADE"))
     resource_link_pk: Mapped[int | None] = mapped_column(
         ForeignKey("lti_resource_link.id", ondelete="CASCADE")
     )
     message_type: Mapped[str] = mapped_column(String(64))
-    role: Mapped[str] = mapped_column(String(20))
-    """"lotse" or "navigator" (see :class:`lti_tool.vocab.ToolRole`)."""
     lti_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     custom: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     deep_linking_settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -215,21 +217,16 @@ class Launch(db.Model):  # type: ignore[name-defined]
     context: Mapped[LtiContext | None] = relationship()
     resource_link: Mapped[LtiResourceLink | None] = relationship()
 
-    @property
-    def is_lotse(self) -> bool:
-        """Whether this launch acts as Lotse now: the LTI roles or an admin's grant."""
-        return effective_role(self) is ToolRole.LOTSE
-
 
 class AccessToken(db.Model):  # type: ignore[name-defined]
     """An OAuth2 access token of a platform's services, shared by every process until shortly
     before it expires: one token request per (registration, scope set) and lifetime."""
 
     __tablename__ = "access_token"
-    __table_args__ = (UniqueConstraint("registration_id", "scopes"),)
+    __table_args__ = (UniqueConstraint("registration_pk", "scopes"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id", ondelete="CASCADE"))
+    registration_pk: Mapped[int] = mapped_column(ForeignKey("registration.id", ondelete="CASCADE"))
     scopes: Mapped[str] = mapped_column(String(1024))
     """The requested scopes, sorted and space-separated."""
     token: Mapped[str | None] = mapped_column(Text)

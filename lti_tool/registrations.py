@@ -167,7 +167,7 @@ def find_deployment(registration: Registration, deployment_id: str) -> Deploymen
     """The registration's deployment with that id, if registered."""
     return db.session.scalars(
         select(Deployment).where(
-            Deployment.registration_id == registration.id,
+            Deployment.registration_pk == registration.id,
             Deployment.deployment_id == deployment_id,
         )
     ).first()

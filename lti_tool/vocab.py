@@ -1,4 +1,5 @@
-"""LTI vocabularies in one place: claim URIs, message types, roles, scopes, AGS progress values."""
+"""LTI vocabularies in one place: claim URIs, message types, scopes, AGS progress values and
+content types."""
 
 from enum import StrEnum
 
@@ -31,20 +32,6 @@ class MessageType(StrEnum):
 
 
 LTI_VERSION = "1.3.0"
-
-
-class ToolRole(StrEnum):
-    """The two roles inside this tool."""
-
-    LOTSE = "lotse"
-    NAVIGATOR = "navigator"
-
-
-#: Local names of LIS roles (after the last '#' or '/') that make a user a Lotse. Everything else,
-#: an unknown role or no role at all makes a Navigator.
-LOTSE_ROLE_NAMES = frozenset(
-    {"Instructor", "Administrator", "ContentDeveloper", "TeachingAssistant"}
-)
 
 
 class Scope(StrEnum):
@@ -84,10 +71,3 @@ def role_local_name(role: str) -> str:
         if separator in role:
             role = role.rsplit(separator, 1)[1]
     return role
-
-
-def tool_role_for(roles: list[str]) -> ToolRole:
-    """Map the LTI roles of a launch to this tool's role."""
-    if any(role_local_name(role) in LOTSE_ROLE_NAMES for role in roles):
-        return ToolRole.LOTSE
-    return ToolRole.NAVIGATOR

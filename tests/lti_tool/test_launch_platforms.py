@@ -69,17 +69,17 @@ def test_same_sub_and_context_id_under_two_client_ids_stay_apart(
     db.session.rollback()
     users = db.session.scalars(select(LtiUser).order_by(LtiUser.id)).all()
     contexts = db.session.scalars(select(LtiContext).order_by(LtiContext.id)).all()
-    assert [(u.sub, u.registration_id, u.name) for u in users] == [
+    assert [(u.sub, u.registration_pk, u.name) for u in users] == [
         ("same-sub", registration_id(a), "Erika aus A"),
         ("same-sub", registration_id(b), "Erika aus B"),
     ]
-    assert [(c.context_id, c.registration_id) for c in contexts] == [
+    assert [(c.context_id, c.registration_pk) for c in contexts] == [
         ("same-course", registration_id(a)),
         ("same-course", registration_id(b)),
     ]
     for launch in db.session.scalars(select(Launch)):
-        assert launch.user.registration_id == launch.registration_id
-        assert launch.context.registration_id == launch.registration_id
+        assert launch.user.registration_pk == launch.registration_pk
+        assert launch.context.registration_pk == launch.registration_pk
 
 
 def test_token_for_a_signed_with_b_key_is_refused(
@@ -115,7 +115,7 @@ def test_a_token_belongs_to_the_client_it_names_whatever_login_preceded(
     assert response.status_code == 303
     db.session.rollback()
     launch = db.session.scalars(select(Launch)).one()
-    assert launch.registration_id == registration_id(b)
+    assert launch.registration_pk == registration_id(b)
 
 
 def test_login_without_client_id_is_ambiguous(

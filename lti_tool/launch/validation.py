@@ -1,4 +1,4 @@
-"""OIDC login and launch validation: pylti1p3's checks plus the gaps it leaves (lti-notes §1, §4).
+"""Launch validation: pylti1p3's checks plus the gaps it leaves (lti-notes §1, §4).
 
 Added to pylti1p3: ``aud`` must contain our client id and ``azp`` must name it when there are
 several audiences; ``exp``/``iat`` are required and checked; only RS256; each nonce is consumed
@@ -12,23 +12,23 @@ import json
 import logging
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import jwt
 import requests
-from flask import Response, current_app, request, url_for
+from flask import current_app
 from jwcrypto.jwk import JWK
-from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
-from pylti1p3.contrib.flask.cookie import FlaskCookieService
+from pylti1p3.contrib.flask import FlaskMessageLaunch
 from pylti1p3.exception import LtiException
 from pylti1p3.oidc_login import OIDCException
 
-from .errors import LaunchError, from_pylti
-from .extensions import db
-from .models import Registration, utcnow
+from ..errors import LaunchError, from_pylti
+from ..extensions import db
+from ..models import Registration, utcnow
+from ..urls import points_at_this_tool
+from ..vocab import LTI_VERSION, Claim, MessageType
+from .login import ToolCookieService, pylti_request
 from .storage import DatabaseLaunchDataStorage
 from .tool_conf import DatabaseToolConf
-from .vocab import LTI_VERSION, Claim, MessageType
 
 log = logging.getLogger(__name__)
 
@@ -37,101 +37,15 @@ ALLOWED_ALGORITHMS = ["RS256"]
 MAX_ID_LENGTH = 255
 
 
-def tool_base_url() -> str:
-    """This installation's public address without trailing slash."""
-    configured = current_app.config.get("PUBLIC_BASE_URL")
-    return (configured or request.host_url).rstrip("/")
-
-
-def launch_url() -> str:
-    """The one redirect URI for resource links and deep linking."""
-    return tool_base_url() + url_for("lti.launch")
-
-
-def points_at_this_tool(uri: str | None) -> bool:
-    """True when ``uri`` is an address of this installation."""
-    if not uri:
-        return False
-    ours, theirs = urlsplit(tool_base_url()), urlsplit(uri)
-    # Under our path as a whole segment: with the tool at /tool, /toolbox is someone else.
-    base_path = ours.path.rstrip("/") + "/"
-    return (
-        theirs.scheme == ours.scheme
-        and theirs.netloc.lower() == ours.netloc.lower()
-        and ((theirs.path or "/").rstrip("/") + "/").startswith(base_path)
-    )
-
-
-class ToolCookieService(FlaskCookieService):
-    """The OIDC state cookie. Over HTTPS it is ``Secure; SameSite=None; Partitioned`` (CHIPS) so
-    that it survives inside the LMS iframe in browsers that block third-party cookies."""
-
-    def update_response(self, response: Response) -> None:
-        secure = bool(self._request is not None and self._request.is_secure())
-        for key, data in self._cookie_data_to_set.items():
-            response.set_cookie(
-                key,
-                data["value"],
-                max_age=data["exp"],
-                path="/",
-                httponly=True,
-                secure=secure,
-                samesite="None" if secure else "Lax",
-                partitioned=secure,
-            )
-
-
-def _pylti_request() -> FlaskRequest:
-    return FlaskRequest(request_is_secure=request.is_secure)
-
-
-def oidc_login() -> Response:
-    """Answer an OIDC third-party login initiation (GET or POST) with the redirect to the
-    platform's authentication endpoint, after pylti1p3's cookie check page."""
-    params = request.values
-    iss, login_hint = params.get("iss"), params.get("login_hint")
-    target_link_uri = params.get("target_link_uri")
-    if not iss or not login_hint or not target_link_uri:
-        raise LaunchError("login_params")
-    if not points_at_this_tool(target_link_uri):
-        raise LaunchError("target_link_uri", "target_link_uri der Login-Anfrage")
-    conf = DatabaseToolConf()
-    client_id = params.get("client_id")
-    if conf.find_stored_registration(iss, client_id) is None:
-        if (
-            not client_id
-            and db.session.scalars(
-                db.select(Registration.id).where(Registration.issuer == iss)
-            ).first()
-        ):
-            raise LaunchError("registration_ambiguous")
-        raise LaunchError("registration", f"iss={iss} client_id={client_id}")
-    login = FlaskOIDCLogin(
-        _pylti_request(),
-        conf,
-        cookie_service=ToolCookieService(_pylti_request()),
-        launch_data_storage=DatabaseLaunchDataStorage(),
-    )
-    login.enable_check_cookies(
-        main_msg="Ihr Browser blockiert Cookies in eingebetteten Seiten.",
-        click_msg="Lotsen-LTI in einem neuen Fenster öffnen",
-        loading_msg="Wird geladen …",
-    )
-    try:
-        return login.redirect(launch_url())
-    except (LtiException, OIDCException) as error:
-        raise from_pylti(error) from error
-
-
 class ToolMessageLaunch(FlaskMessageLaunch):
     """pylti1p3's message launch with the gaps closed. Raises :class:`LaunchError`."""
 
     def __init__(self) -> None:
         storage = DatabaseLaunchDataStorage()
         super().__init__(
-            _pylti_request(),
+            pylti_request(),
             DatabaseToolConf(),
-            cookie_service=ToolCookieService(_pylti_request()),
+            cookie_service=ToolCookieService(pylti_request()),
             launch_data_storage=storage,
         )
         self._storage = storage

@@ -10,10 +10,10 @@ from pylti1p3.registration import Registration as PyltiRegistration
 from pylti1p3.tool_config.abstract import ToolConfAbstract
 from sqlalchemy import select
 
-from .extensions import db
-from .keys import active_key
-from .models import Registration
-from .registrations import find_deployment
+from ..extensions import db
+from ..keys import active_key
+from ..models import Registration
+from ..registrations import find_deployment
 
 
 def to_pylti_registration(registration: Registration) -> PyltiRegistration:

@@ -12,7 +12,8 @@ from flask_babel import gettext as _
 from sqlalchemy import Connection
 from werkzeug.wrappers import Response as BaseResponse
 
-from ..vocab import LTI_VERSION, Claim, MessageType
+from lti_tool.vocab import LTI_VERSION, Claim, MessageType
+
 from . import content, gradebook, store
 from .blueprint import bp
 from .course import DEFAULT_LINK_TITLE, DEPLOYMENT_ID, find_person, issuer, tool_endpoints

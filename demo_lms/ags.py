@@ -8,13 +8,14 @@ from typing import Any
 from flask import Response, jsonify, request
 from marshmallow import ValidationError
 
-from ..vocab import (
+from lti_tool.vocab import (
     LINEITEM_CONTAINER_CONTENT_TYPE,
     LINEITEM_CONTENT_TYPE,
     RESULT_CONTAINER_CONTENT_TYPE,
     SCORE_CONTENT_TYPE,
     Scope,
 )
+
 from . import content, gradebook, store
 from .ags_schemas import LineItemSchema, ScoreSchema, parse_timestamp
 from .blueprint import api_error, bp

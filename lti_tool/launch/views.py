@@ -7,11 +7,13 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, url_for
 from flask.typing import ResponseReturnValue
 
-from .extensions import db
-from .keys import public_jwks
-from .launch import oidc_login, validate_launch
-from .sessions import TOKEN_FIELD, issue_token, record_launch
-from .vocab import MessageType
+from ..extensions import db
+from ..keys import public_jwks
+from ..vocab import MessageType
+from .login import oidc_login
+from .record import record_launch
+from .token import TOKEN_FIELD, issue_token
+from .validation import validate_launch
 
 bp = Blueprint("lti", __name__, url_prefix="/lti")
 

@@ -19,15 +19,15 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 
-from .models import Registration
-from .services import ServiceError, service_request
-from .vocab import (
+from ..models import Registration
+from ..vocab import (
     LINEITEM_CONTAINER_CONTENT_TYPE,
     LINEITEM_CONTENT_TYPE,
     RESULT_CONTAINER_CONTENT_TYPE,
     SCORE_CONTENT_TYPE,
     Scope,
 )
+from .http import ServiceError, service_request
 
 #: Scopes of AGS; the token of a course asks for exactly those of them the platform granted.
 AGS_SCOPES = frozenset(

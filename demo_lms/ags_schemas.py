@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from ..vocab import ActivityProgress, GradingProgress
+from lti_tool.vocab import ActivityProgress, GradingProgress
 
 
 def parse_timestamp(value: str) -> datetime:

@@ -9,8 +9,9 @@ from flask import Response, jsonify, render_template, request
 from flask_babel import gettext, ngettext
 from sqlalchemy import select
 
-from ..extensions import db
-from ..models import Registration
+from lti_tool.extensions import db
+from lti_tool.models import Registration
+
 from . import content, gradebook, store
 from .blueprint import bp
 from .content import ResourceLink

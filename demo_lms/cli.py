@@ -11,10 +11,11 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from ..extensions import db
-from ..keys import ensure_key as ensure_tool_key
-from ..models import Registration
-from ..registrations import RegistrationError, add_deployment, add_platform
+from lti_tool.extensions import db
+from lti_tool.keys import ensure_key as ensure_tool_key
+from lti_tool.models import Registration
+from lti_tool.registrations import RegistrationError, add_deployment, add_platform
+
 from . import store
 from .course import CLIENT_ID, DEPLOYMENT_ID, PLATFORM_NAME, PRODUCT_FAMILY, issuer
 from .signing import signing_key

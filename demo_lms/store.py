@@ -32,7 +32,8 @@ from sqlalchemy import (
     select,
 )
 
-from ..models import UTCDateTime, utcnow
+from lti_tool.models import UTCDateTime, utcnow
+
 from .course import DEFAULT_LINK_ID, DEFAULT_LINK_TITLE
 from .keypair import generate_key_pair
 
@@ -136,7 +137,7 @@ class DemoState:
 
 def init_app(app: Flask) -> None:
     """Remember where the demo database lives; nothing is opened yet."""
-    configured = app.config.get("DEMO_LMS_DATABASE")
+    configured = app.config["DEMO_LMS_DATABASE"]
     path = Path(configured) if configured else Path(app.instance_path) / "demo_lms.sqlite"
     app.extensions["demo_lms"] = DemoState(path=path)
 

@@ -17,9 +17,9 @@ import requests
 from flask import current_app
 from sqlalchemy import select, update
 
-from .extensions import db, insert_if_missing
-from .keys import active_key
-from .models import AccessToken, Registration, utcnow
+from ..extensions import db, insert_if_missing
+from ..keys import active_key
+from ..models import AccessToken, Registration, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def _request_token(registration: Registration, scope_key: str) -> tuple[str, int
 
 
 def _token_row(registration: Registration, scope_key: str, *, lock: bool) -> AccessToken:
-    where = (AccessToken.registration_id == registration.id, AccessToken.scopes == scope_key)
+    where = (AccessToken.registration_pk == registration.id, AccessToken.scopes == scope_key)
     query = select(AccessToken).where(*where)
     if lock:
         query = query.with_for_update()
@@ -118,7 +118,7 @@ def _token_row(registration: Registration, scope_key: str, *, lock: bool) -> Acc
     if row is not None:
         return row
     # Another process may create it at the same moment.
-    insert_if_missing(AccessToken, registration_id=registration.id, scopes=scope_key)
+    insert_if_missing(AccessToken, registration_pk=registration.id, scopes=scope_key)
     return db.session.scalars(query).one()
 
 

@@ -18,8 +18,9 @@ import requests
 from flask import Response, current_app, jsonify, request
 from sqlalchemy import Connection, delete, insert, select, update
 
-from ..models import utcnow
-from ..vocab import Scope
+from lti_tool.models import utcnow
+from lti_tool.vocab import Scope
+
 from . import store
 from .blueprint import api_error, bp
 from .course import CLIENT_ID, issuer, tool_endpoints

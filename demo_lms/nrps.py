@@ -6,7 +6,8 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
-from ..vocab import MEMBERSHIP_CONTENT_TYPE, Scope, role_local_name
+from lti_tool.vocab import MEMBERSHIP_CONTENT_TYPE, Scope, role_local_name
+
 from .blueprint import api_error, bp
 from .course import COURSE, PEOPLE, Person, base_url
 from .oauth import require_scope

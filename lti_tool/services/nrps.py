@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from .models import Registration
-from .services import ServiceError, service_request
-from .vocab import MEMBERSHIP_CONTENT_TYPE, Scope
+from ..models import Registration
+from ..vocab import MEMBERSHIP_CONTENT_TYPE, Scope
+from .http import ServiceError, service_request
 
 log = logging.getLogger(__name__)
 

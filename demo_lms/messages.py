@@ -12,7 +12,8 @@ from urllib.parse import urlencode
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from ..vocab import LTI_VERSION, Claim, MessageType, Scope
+from lti_tool.vocab import LTI_VERSION, Claim, MessageType, Scope
+
 from .content import ResourceLink
 from .course import (
     CLIENT_ID,

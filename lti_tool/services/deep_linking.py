@@ -15,9 +15,9 @@ from typing import Any
 
 import jwt
 
-from .keys import active_key
-from .models import Registration
-from .vocab import LTI_VERSION, Claim, MessageType
+from ..keys import active_key
+from ..models import Registration
+from ..vocab import LTI_VERSION, Claim, MessageType
 
 #: How long the platform may take to receive the response (seconds).
 RESPONSE_LIFETIME = 600

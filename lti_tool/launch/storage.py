@@ -8,8 +8,8 @@ from typing import Any
 from pylti1p3.launch_data_storage.base import LaunchDataStorage
 from sqlalchemy import delete
 
-from .extensions import db
-from .models import LtiStorageEntry, utcnow
+from ..extensions import db
+from ..models import LtiStorageEntry, utcnow
 
 #: Used where pylti1p3 gives no lifetime.
 DEFAULT_LIFETIME = 3600
