@@ -44,6 +44,8 @@ from pylti1p3.service_connector import ServiceConnector  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
+import courses  # noqa: E402
+import demo_lms  # noqa: E402
 from courses.gradebook import GradebookOutbox, ScoreState, enqueue_score, run_worker  # noqa: E402
 from courses.models import CourseModule  # noqa: E402
 from lti_tool import create_app  # noqa: E402
@@ -158,7 +160,8 @@ def main() -> None:
                 "UPLOAD_FOLDER": f"{tmp}/uploads",
                 "DEMO_LMS": False,
                 "HTTP_TIMEOUT_SECONDS": 10,
-            }
+            },
+            components=(courses, demo_lms),
         )
         with app.app_context():
             upgrade(directory=str(PROJECT_ROOT / "migrations"))

@@ -51,8 +51,9 @@ class BaseSettings:
     DEMO_LMS_DATABASE: str | None = None
     #: Trust one reverse proxy's X-Forwarded-* headers (scheme, host).
     PROXY_FIX = False
-    #: Lifetime of the signed launch token that later requests of a launch present.
-    LAUNCH_TOKEN_MAX_AGE = 2 * 3600
+    #: Sliding lifetime of the signed launch token that later requests of a launch present (each
+    #: page renews it; LAUNCH_MAX_AGE after the launch is the hard limit).
+    LAUNCH_TOKEN_MAX_AGE = 30 * 60
     #: A launch can be continued (token renewed) for at most this long after the LMS launch.
     LAUNCH_MAX_AGE = 12 * 3600
     #: How long a retired tool key stays in the JWKS after ``lti keys rotate``.

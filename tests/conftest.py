@@ -22,6 +22,8 @@ from flask_migrate import upgrade
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from config.settings import PROJECT_ROOT
+import courses
+import demo_lms
 from lti_tool import create_app
 from lti_tool.extensions import db
 from tests.support.pgcluster import Cluster
@@ -58,7 +60,7 @@ def make_app(database_url: str, tmp_path: Path, **overrides: Any) -> Flask:
         "DEMO_LMS": False,
     }
     config.update(overrides)
-    return create_app(config)
+    return create_app(config, components=(courses, demo_lms))
 
 
 @pytest.fixture(scope="session")

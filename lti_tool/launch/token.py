@@ -9,10 +9,13 @@ from typing import Any, TypeVar, cast
 
 from flask import current_app, g, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
+from ..context import LaunchContext
 from ..errors import LaunchError
 from ..extensions import db
-from ..models import Launch, utcnow
+from ..models import Launch, LtiContext, utcnow
 
 TOKEN_FIELD = "lt"  # noqa: S105  (a field name, not a secret)
 """Name of the form field and query parameter that carries the launch token."""
@@ -25,9 +28,12 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="lotsen-launch-token")
 
 
-def issue_token(launch: Launch) -> str:
-    """A signed token naming ``launch``, valid for LAUNCH_TOKEN_MAX_AGE seconds."""
-    return _serializer().dumps({"l": launch.id})
+def issue_token(launch: Launch | LaunchContext) -> str:
+    """A signed token naming ``launch`` and the course and deployment it belongs to, valid for
+    LAUNCH_TOKEN_MAX_AGE seconds from now (each page renews it; the launch's own expiry is the
+    hard limit)."""
+    context_pk = launch.context_pk
+    return _serializer().dumps({"l": launch.id, "c": context_pk, "d": launch.deployment_pk})
 
 
 def _presented_token() -> str | None:
@@ -44,8 +50,24 @@ def _presented_token() -> str | None:
     return request.form.get(TOKEN_FIELD)
 
 
-def launch_from_token(token: str | None) -> Launch:
-    """The launch a token names; raises ``LaunchError("session")`` when it is not valid."""
+def _load(launch_id: str) -> Launch | None:
+    # One statement for the launch and everything its context shows (user, course, link,
+    # registration), instead of a lazy load per attribute.
+    return db.session.scalars(
+        select(Launch)
+        .where(Launch.id == launch_id)
+        .options(
+            joinedload(Launch.user),
+            joinedload(Launch.context),
+            joinedload(Launch.resource_link),
+            joinedload(Launch.registration),
+        )
+    ).first()
+
+
+def launch_from_token(token: str | None) -> LaunchContext:
+    """The launch a token names; raises ``LaunchError("session")`` when it is not valid: expired,
+    forged, or naming another course or deployment than its launch."""
     if not token:
         raise LaunchError("session", "kein Token")
     try:
@@ -54,18 +76,21 @@ def launch_from_token(token: str | None) -> Launch:
         raise LaunchError("session", "Token abgelaufen") from error
     except BadSignature as error:
         raise LaunchError("session", "Token ungültig") from error
-    launch = db.session.get(Launch, data.get("l")) if isinstance(data, dict) else None
+    launch_id = data.get("l") if isinstance(data, dict) else None
+    launch = _load(launch_id) if isinstance(launch_id, str) else None
     if launch is None or launch.expires_at <= utcnow():
         raise LaunchError("session", "Start abgelaufen")
-    return launch
+    if data.get("c") != launch.context_pk or data.get("d") != launch.deployment_pk:
+        raise LaunchError("session", "Token gehört zu einem anderen Kurs")
+    return LaunchContext.from_row(launch)
 
 
-def current_launch() -> Launch:
+def current_launch() -> LaunchContext:
     """The launch of this request (set by :func:`launch_required`)."""
     launch = g.get("launch")
     if launch is None:
         raise LaunchError("session", "kein Start")
-    return cast(Launch, launch)
+    return cast(LaunchContext, launch)
 
 
 def launch_required(view: F) -> F:
@@ -78,3 +103,8 @@ def launch_required(view: F) -> F:
         return view(*args, **kwargs)
 
     return cast(F, wrapper)
+
+
+def course_of(launch: LaunchContext) -> LtiContext | None:
+    """The stored course row of a launch (for domain queries that join it)."""
+    return db.session.get(LtiContext, launch.context_pk) if launch.context_pk else None

@@ -13,9 +13,9 @@ from pylti1p3.service_connector import ServiceConnector
 from sqlalchemy import select
 
 from lti_tool.extensions import db
+from lti_tool.launch.tool_conf import to_pylti_registration
 from lti_tool.models import Launch, LtiResourceLink, Registration
-from lti_tool.tool_conf import to_pylti_registration
-from lti_tool.vocab import Scope
+from lti_tool.vocab import Scope, role_local_name
 from tests.conftest import LiveServer
 from tests.support.lti_platform import TestPlatform
 
@@ -89,8 +89,11 @@ def test_learner_and_instructor_launch_through_the_browser_flow(
     # The tool fetched the platform's key set once and kept it for the second launch.
     assert lms.requests.count("/jwks") == 1
     db.session.rollback()
-    roles = [(launch.user.sub, launch.role) for launch in db.session.scalars(select(Launch))]
-    assert sorted(roles) == [("u-erika", "navigator"), ("u-karl", "lotse")]
+    roles = [
+        (launch.user.sub, [role_local_name(r) for r in launch.lti_roles])
+        for launch in db.session.scalars(select(Launch))
+    ]
+    assert sorted(roles) == [("u-erika", ["Learner"]), ("u-karl", ["Instructor"])]
 
 
 def test_anonymous_launch_without_course_with_custom_parameters(

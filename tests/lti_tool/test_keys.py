@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from lti_tool.extensions import db
 from lti_tool.keys import active_key, ensure_key, rotate_keys
+from lti_tool.launch.tool_conf import to_pylti_registration
 from lti_tool.models import Registration, ToolKey
-from lti_tool.tool_conf import to_pylti_registration
 
 PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 

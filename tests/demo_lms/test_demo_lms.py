@@ -25,9 +25,11 @@ from flask import Flask
 from jwcrypto.jwk import JWK
 from werkzeug.serving import make_server
 
+import courses
+import demo_lms
+from demo_lms import store
+from demo_lms.course import COURSE, PEOPLE, Person
 from lti_tool import create_app
-from lti_tool.demo_lms import store
-from lti_tool.demo_lms.course import COURSE, PEOPLE, Person
 from lti_tool.extensions import db
 from lti_tool.keys import active_key
 from lti_tool.vocab import Claim, Scope
@@ -59,7 +61,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/t.sqlite",
             "DEMO_LMS": True,
             "DEMO_LMS_DATABASE": str(tmp / "demo_lms.sqlite"),
-        }
+        },
+        components=(courses, demo_lms),
     )
     with app.app_context():
         flask_migrate.upgrade()
@@ -381,7 +384,7 @@ def test_token_endpoint_rejects_a_replayed_assertion(served: Served) -> None:
 
 
 def _foreign_key_pem() -> str:
-    from lti_tool.demo_lms.keypair import generate_key_pair
+    from demo_lms.keypair import generate_key_pair
 
     return generate_key_pair().private_key_pem
 
@@ -517,7 +520,7 @@ def test_pylti1p3_service_clients_work_against_the_demo(served: Served) -> None:
     from pylti1p3.names_roles import NamesRolesProvisioningService
     from pylti1p3.service_connector import ServiceConnector
 
-    from lti_tool.tool_conf import DatabaseToolConf, to_pylti_registration
+    from lti_tool.launch.tool_conf import DatabaseToolConf, to_pylti_registration
 
     with served.app.app_context(), requests.Session() as http:
         stored = DatabaseToolConf().find_stored_registration(served.demo, "lotsen-demo")
