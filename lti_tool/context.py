@@ -10,6 +10,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .models import Launch
+from .urls import origin
 from .vocab import MessageType, Scope, role_local_name
 
 
@@ -19,6 +20,10 @@ def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
 
 def _string(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _origins(*urls: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(o for o in map(origin, urls) if o))
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -132,6 +137,8 @@ class LaunchContext:
     return_url: str | None = None
     platform_name: str = ""
     product_family: str | None = None
+    platform_origins: tuple[str, ...] = ()
+    """The platform's web origins (issuer, OIDC endpoint): who may embed this launch's pages."""
     expires_at: datetime | None = None
 
     @property
@@ -190,6 +197,9 @@ class LaunchContext:
             ),
             return_url=launch.return_url,
             platform_name=launch.registration.name,
+            platform_origins=_origins(
+                launch.registration.issuer, launch.registration.auth_login_url
+            ),
             product_family=launch.registration.product_family,
             expires_at=launch.expires_at,
         )

@@ -76,6 +76,11 @@ class Registration(db.Model):  # type: ignore[name-defined]
     key_set: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """The platform's JWKS as last fetched, shared by every worker."""
     key_set_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    key_set_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the stored key set goes stale by the platform's cache headers (None: never)."""
+    key_set_misses: Mapped[dict[str, float] | None] = mapped_column(JSON)
+    """Kids still unknown after a fetch, with the fetch's time (Unix seconds): not looked up
+    again within JWKS_REFETCH_INTERVAL."""
     line_item_create_refused: Mapped[int | None] = mapped_column()
     """The HTTP status with which the platform refused to create a line item (ILIAS: 405,
     Moodle "grade sync only": 401); None while it creates them or was never asked."""

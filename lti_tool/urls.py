@@ -31,3 +31,13 @@ def points_at_this_tool(uri: str | None) -> bool:
         and theirs.netloc.lower() == ours.netloc.lower()
         and ((theirs.path or "/").rstrip("/") + "/").startswith(base_path)
     )
+
+
+def origin(url: str | None) -> str | None:
+    """``https://lms.example:8443/path`` → ``https://lms.example:8443``; None if not http(s)."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc.lower()}"

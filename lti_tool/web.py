@@ -1,14 +1,22 @@
-"""What every response shares: German error pages (HTML or JSON) and the security headers."""
+"""What every response shares: German error pages (HTML or JSON) and the security headers,
+with a Content-Security-Policy that lets only the registered platforms embed the tool."""
 
 from __future__ import annotations
 
 import logging
+import time
+from typing import cast
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from .context import LaunchContext
 from .errors import PROBLEMS, LaunchError, Problem
 from .extensions import db
+from .models import Registration
+from .urls import origin
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +97,61 @@ def _register_error_pages(app: Flask) -> None:
         return render_problem(problem, 500)
 
 
-def _security_headers(response: Response) -> Response:
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
-        "frame-ancestors *; form-action *",
+#: How long a process reuses the list of registered platform origins (a new registration can
+#: embed the tool after at most this many seconds in every worker).
+ORIGINS_TTL_SECONDS = 30.0
+
+
+def registered_origins() -> tuple[str, ...]:
+    """The web origins of every registered platform (issuer and OIDC endpoint), cached per
+    process for ORIGINS_TTL_SECONDS: only they may embed the tool."""
+    cached = current_app.extensions.get("lti_platform_origins")
+    now = time.monotonic()
+    if cached is not None and cached[0] > now:
+        return cast(tuple[str, ...], cached[1])
+    rows = db.session.execute(select(Registration.issuer, Registration.auth_login_url)).all()
+    found = sorted({o for row in rows for o in map(origin, row) if o})
+    current_app.extensions["lti_platform_origins"] = (now + ORIGINS_TTL_SECONDS, tuple(found))
+    return tuple(found)
+
+
+def forget_registered_origins() -> None:
+    """After a registration changed: this process reads the origins again."""
+    current_app.extensions.pop("lti_platform_origins", None)
+
+
+def _embedding_origins() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(frame ancestors, form targets): a request of a launch only for its own platform (and,
+    in Deep Linking, its return URL); any other page for the registered platforms."""
+    launch: LaunchContext | None = g.get("launch")
+    if launch is not None:
+        frames = launch.platform_origins
+        forms = frames + tuple(
+            o
+            for o in [origin(launch.deep_linking.return_url if launch.deep_linking else None)]
+            if o
+        )
+        return frames, forms
+    try:
+        every = registered_origins()
+    except SQLAlchemyError:
+        db.session.rollback()
+        every = ()
+    return every, every
+
+
+def content_security_policy(*, script: str = "'self'", style: str = "'self'") -> str:
+    """The policy of a tool page: own resources only; embeddable by the platforms only."""
+    frames, forms = (" ".join(("'self'", *o)) for o in _embedding_origins())
+    return (
+        f"default-src 'self'; script-src {script}; style-src {style}; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'self'; "
+        f"frame-ancestors {frames}; form-action {forms}"
     )
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", content_security_policy())
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     # Launch tokens travel in URLs; never send them to another site.
     response.headers.setdefault("Referrer-Policy", "same-origin")

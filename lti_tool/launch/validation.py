@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import jwt
@@ -128,16 +129,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
             raise LaunchError("kid_missing")
         registration = self._stored_registration
         assert registration is not None
-        key = _find_key(registration.key_set, kid)
-        if key is None and _may_refetch(registration):
-            # A platform may have rotated its key (D2L hourly): look again, once. The attempt
-            # counts even if the platform does not answer; otherwise every launch with a made-up
-            # kid would make the tool wait on a platform that is down.
-            registration.key_set_fetched_at = utcnow()
-            db.session.commit()
-            registration.key_set = _fetch_key_set(registration.key_set_url)
-            db.session.commit()
-            key = _find_key(registration.key_set, kid)
+        key = _current_key(registration, kid)
         if key is None:
             raise LaunchError("kid_unknown", f"kid={kid}")
         try:
@@ -262,14 +254,85 @@ def _find_key(key_set: dict[str, Any] | None, kid: str) -> dict[str, Any] | None
     return None
 
 
-def _may_refetch(registration: Registration) -> bool:
-    if registration.key_set_fetched_at is None:
-        return True
-    interval = timedelta(seconds=current_app.config["JWKS_REFETCH_INTERVAL"])
-    return utcnow() - registration.key_set_fetched_at >= interval
+def _current_key(registration: Registration, kid: str) -> dict[str, Any] | None:
+    """The platform key ``kid`` from the stored key set, refetched when the set has expired by
+    its own cache headers, or when it lacks ``kid``: a platform that rotates its key (D2L
+    hourly, the 1EdTech security framework expects it) must be followed at once, by the first
+    launch with the new kid. Only a kid that is still unknown after a fetch is not looked up
+    again within JWKS_REFETCH_INTERVAL, so made-up kids cannot make the tool hammer (or wait on)
+    a platform. The key set is shared by every worker through the database."""
+    now = utcnow()
+    expired = registration.key_set_expires_at is not None and registration.key_set_expires_at <= now
+    key = _find_key(registration.key_set, kid)
+    if key is not None and not expired:
+        return key
+    interval = current_app.config["JWKS_REFETCH_INTERVAL"]
+    misses = {
+        k: t
+        for k, t in (registration.key_set_misses or {}).items()
+        if isinstance(t, int | float) and now.timestamp() - t < interval
+    }
+    if key is None and kid in misses:
+        return None
+    try:
+        key_set, expires_at = _fetch_key_set(registration.key_set_url)
+    except LaunchError:
+        if key is not None:
+            # The set is past its cache lifetime but the platform does not answer: the key it
+            # published is still the best knowledge there is.
+            return key
+        misses[kid] = now.timestamp()
+        registration.key_set_misses = _newest(misses)
+        registration.key_set_fetched_at = now
+        db.session.commit()
+        raise
+    registration.key_set = key_set
+    registration.key_set_fetched_at = now
+    registration.key_set_expires_at = expires_at
+    key = _find_key(key_set, kid)
+    if key is None:
+        misses[kid] = now.timestamp()
+    else:
+        misses.pop(kid, None)
+    registration.key_set_misses = _newest(misses) or None
+    db.session.commit()
+    return key
 
 
-def _fetch_key_set(url: str) -> dict[str, Any]:
+#: How many unknown kids are remembered per platform (the newest).
+MAX_REMEMBERED_MISSES = 50
+
+
+def _newest(misses: dict[str, float]) -> dict[str, float]:
+    newest = sorted(misses.items(), key=lambda item: item[1], reverse=True)
+    return dict(newest[:MAX_REMEMBERED_MISSES])
+
+
+def _cache_expiry(response: requests.Response) -> datetime | None:
+    """When the fetched key set goes stale by its HTTP cache headers (RFC 9111 §5.2.2.1
+    ``max-age``, ``no-cache``/``no-store``, §5.3 ``Expires``), or None when it says nothing."""
+    directives = [d.strip().lower() for d in response.headers.get("Cache-Control", "").split(",")]
+    now = utcnow()
+    if "no-store" in directives or "no-cache" in directives:
+        return now
+    for directive in directives:
+        name, _, value = directive.partition("=")
+        if name.strip() == "max-age":
+            try:
+                return now + timedelta(seconds=max(0, int(value.strip().strip('"'))))
+            except ValueError:
+                return None
+    expires = response.headers.get("Expires")
+    if expires:
+        try:
+            when = parsedate_to_datetime(expires)
+        except (TypeError, ValueError):
+            return now  # RFC 9111 §5.3: an invalid date means "already expired"
+        return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    return None
+
+
+def _fetch_key_set(url: str) -> tuple[dict[str, Any], datetime | None]:
     try:
         response = requests.get(url, timeout=current_app.config["HTTP_TIMEOUT_SECONDS"])
         response.raise_for_status()
@@ -279,7 +342,7 @@ def _fetch_key_set(url: str) -> dict[str, Any]:
         raise LaunchError("keyset_unreachable", url) from error
     if not isinstance(key_set, dict) or not isinstance(key_set.get("keys"), list):
         raise LaunchError("keyset_unreachable", f"{url} liefert kein JWKS")
-    return key_set
+    return key_set, _cache_expiry(response)
 
 
 def validate_launch() -> ToolMessageLaunch:

@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from ..extensions import db
 from ..keys import public_jwks
 from ..vocab import MessageType
+from ..web import content_security_policy
 from .login import oidc_login
 from .record import record_launch
 from .token import TOKEN_FIELD, issue_token
@@ -23,8 +24,8 @@ def login() -> Response:
     """OIDC third-party initiated login (LTI 1.3 core, section 5.1.1)."""
     response = oidc_login()
     # pylti1p3's cookie check page runs an inline script.
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        script="'unsafe-inline'", style="'unsafe-inline'"
     )
     return response
 

@@ -1,6 +1,7 @@
 """Protocol tables: foreign keys end in _pk (registration_pk, user_pk, deployment_pk), and the
 launch no longer stores a product role (the domain derives it from the LTI roles), and a
-registration remembers when its platform refused to create line items.
+registration remembers when its platform refused to create line items, when its key set
+expires by its cache headers, and which unknown kids a fetch did not find.
 
 Revision ID: 20261203_01
 Revises: 20261122_07
@@ -51,10 +52,14 @@ def upgrade():
         batch.drop_column("role")
     with op.batch_alter_table("registration") as batch:
         batch.add_column(sa.Column("line_item_create_refused", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("key_set_expires_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("key_set_misses", sa.JSON(), nullable=True))
 
 
 def downgrade():
     with op.batch_alter_table("registration") as batch:
+        batch.drop_column("key_set_misses")
+        batch.drop_column("key_set_expires_at")
         batch.drop_column("line_item_create_refused")
     with op.batch_alter_table("launch") as batch:
         batch.add_column(sa.Column("role", sa.String(20), nullable=False, server_default="navigator"))

@@ -52,7 +52,9 @@ class JwksServer:
                 endpoint.hits += 1
             if endpoint.status != 200:
                 return jsonify({"error": "kaputt"}), endpoint.status
-            return jsonify({"keys": list(endpoint.keys)})
+            response = jsonify({"keys": list(endpoint.keys)})
+            response.headers.update(endpoint.headers)
+            return response
 
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
@@ -81,6 +83,8 @@ class JwksEndpoint:
     hits: int = 0
     status: int = 200
     """Set to 500 to play a platform whose key set is down."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """Extra response headers, e.g. ``Cache-Control``."""
 
 
 @functools.cache
