@@ -11,15 +11,16 @@ granted are requested.
 
 from __future__ import annotations
 
-import re
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
 from ..models import Registration
+from ..urls import origin
 from ..vocab import (
     LINEITEM_CONTAINER_CONTENT_TYPE,
     LINEITEM_CONTENT_TYPE,
@@ -27,40 +28,16 @@ from ..vocab import (
     SCORE_CONTENT_TYPE,
     Scope,
 )
-from .http import ServiceError, service_request
+from .http import ServiceError, next_page_url, service_request
 
 #: Scopes of AGS; the token of a course asks for exactly those of them the platform granted.
 AGS_SCOPES = frozenset(
     {Scope.AGS_LINEITEM, Scope.AGS_LINEITEM_READONLY, Scope.AGS_RESULT_READONLY, Scope.AGS_SCORE}
 )
 #: A platform that answers an endless chain of next links is not followed past this many pages.
-MAX_PAGES = 1000
+MAX_PAGES = 200
 
-_LINK_PART = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]*)*)")
-
-
-def parse_link_header(header: str | None, base_url: str | None = None) -> dict[str, str]:
-    """The ``Link`` header (RFC 8288) as ``{rel: url}``. The URL keeps its case (pylti1p3
-    lower-cases the whole header); ``rel`` may be quoted or bare and hold several relations."""
-    links: dict[str, str] = {}
-    if not header:
-        return links
-    for match in _LINK_PART.finditer(header):
-        url, params = match.group(1).strip(), match.group(2)
-        if base_url:
-            url = urljoin(base_url, url)
-        for param in params.split(";"):
-            name, _, value = param.partition("=")
-            if name.strip().lower() != "rel":
-                continue
-            for rel in value.strip().strip('"').split():
-                links.setdefault(rel.lower(), url)
-    return links
-
-
-def next_page_url(response: requests.Response) -> str | None:
-    """The ``rel="next"`` URL of a paginated answer, or None on the last page."""
-    return parse_link_header(response.headers.get("Link"), response.url).get("next")
+log = logging.getLogger(__name__)
 
 
 def service_url(lineitem_url: str, service: str) -> str:
@@ -156,7 +133,11 @@ class AgsClient:
             response = self._request("GET", next_url, accept=accept)
             body = response.json() if response.content else []
             yield from body if isinstance(body, list) else []
-            next_url = next_page_url(response)
+            next_url = next_page_url(response.headers.get("Link"), response.url)
+            if next_url is not None and origin(next_url) != origin(url):
+                # The bearer token goes to the platform's own origin only.
+                log.warning("ags next link to another origin ignored")
+                next_url = None
 
     # --- line items ---------------------------------------------------------------------------
 

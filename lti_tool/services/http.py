@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urljoin
 
 import jwt
 import requests
@@ -198,7 +200,9 @@ def service_request(
                 headers=headers,
                 data=None if json_body is None else _dumps(json_body),
                 timeout=current_app.config["HTTP_TIMEOUT_SECONDS"],
+                stream=True,
             )
+            _read_bounded(response)
         except requests.RequestException as error:
             raise ServiceError(
                 f"{type(error).__name__} bei {method} {url}", retryable=True
@@ -217,6 +221,55 @@ def service_request(
             retry_after=_retry_after(response),
         )
     raise AssertionError("unreachable")
+
+
+#: The largest answer read from a platform service (a roster page of 1,000 members is ~300 kB).
+MAX_RESPONSE_BYTES = 5 * 1024 * 1024
+
+
+def _read_bounded(response: requests.Response) -> None:
+    """Read the body, refusing one larger than MAX_RESPONSE_BYTES (a broken or hostile
+    platform must not fill the worker's memory)."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(64 * 1024):
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            response.close()
+            raise ServiceError(
+                f"Antwort der Plattform größer als {MAX_RESPONSE_BYTES // (1024 * 1024)} MB",
+                status=response.status_code,
+                retryable=False,
+            )
+        chunks.append(chunk)
+    response._content = b"".join(chunks)
+
+
+_LINK_PART = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]*)*)")
+
+
+def parse_link_header(header: str | None, base_url: str | None = None) -> dict[str, str]:
+    """The ``Link`` header (RFC 8288) as ``{rel: url}``. The URL keeps its case (pylti1p3
+    lower-cases the whole header); ``rel`` may be quoted or bare and hold several relations."""
+    links: dict[str, str] = {}
+    if not header:
+        return links
+    for match in _LINK_PART.finditer(header):
+        url, params = match.group(1).strip(), match.group(2)
+        if base_url:
+            url = urljoin(base_url, url)
+        for param in params.split(";"):
+            name, _, value = param.partition("=")
+            if name.strip().lower() != "rel":
+                continue
+            for rel in value.strip().strip('"').split():
+                links.setdefault(rel.lower(), url)
+    return links
+
+
+def next_page_url(link_header: str | None, base_url: str) -> str | None:
+    """The ``rel="next"`` URL of a paginated answer (NRPS, AGS), or None on the last page."""
+    return parse_link_header(link_header, base_url).get("next")
 
 
 def _dumps(body: Any) -> bytes:

@@ -8,23 +8,19 @@ sends ``rel=next`` without (§5). This client parses the header itself.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 from ..models import Registration
+from ..urls import origin
 from ..vocab import MEMBERSHIP_CONTENT_TYPE, Scope
-from .http import ServiceError, service_request
+from .http import ServiceError, next_page_url, service_request
 
 log = logging.getLogger(__name__)
 
 #: A platform that keeps sending "next" (or a loop) is cut off here.
 MAX_PAGES = 200
-
-_LINK_VALUE = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]*)*)")
-_PARAM = re.compile(r";\s*([A-Za-z0-9!#$&+.^_`|~-]+)\s*=\s*(\"[^\"]*\"|[^;,\s]*)")
 
 
 @dataclass(frozen=True)
@@ -42,27 +38,6 @@ class Member:
     @property
     def active(self) -> bool:
         return self.status.lower() == "active"
-
-
-def next_page_url(link_header: str | None, base_url: str) -> str | None:
-    """The ``rel=next`` target of a ``Link`` header (RFC 8288), quoted or not; the URL keeps
-    its case and a relative one is resolved against ``base_url``."""
-    if not link_header:
-        return None
-    for match in _LINK_VALUE.finditer(link_header):
-        target, params = match.group(1).strip(), match.group(2)
-        for name, value in _PARAM.findall(params):
-            if name.lower() != "rel":
-                continue
-            rels = value.strip('"').lower().split()
-            if "next" in rels:
-                return urljoin(base_url, target)
-    return None
-
-
-def _same_origin(a: str, b: str) -> bool:
-    pa, pb = urlsplit(a), urlsplit(b)
-    return (pa.scheme.lower(), pa.netloc.lower()) == (pb.scheme.lower(), pb.netloc.lower())
 
 
 def _text(value: Any) -> str | None:
@@ -114,7 +89,7 @@ def iter_pages(registration: Registration, url: str) -> Iterator[list[Member]]:
         pages += 1
         yield [m for m in (_member(raw) for raw in members_raw) if m is not None]
         following = next_page_url(response.headers.get("Link"), page_url)
-        if following is not None and not _same_origin(following, url):
+        if following is not None and origin(following) != origin(url):
             log.warning(
                 "nrps next link to another origin ignored: registration=%s", registration.id
             )
