@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 
 from ..extensions import db
@@ -13,7 +22,7 @@ from ..vocab import MessageType
 from ..web import content_security_policy
 from .login import oidc_login
 from .record import record_launch
-from .token import TOKEN_FIELD, issue_token
+from .token import TOKEN_FIELD, current_launch, issue_token, launch_required
 from .validation import validate_launch
 
 bp = Blueprint("lti", __name__, url_prefix="/lti")
@@ -43,7 +52,14 @@ def launch() -> ResponseReturnValue:
         else current_app.config["LAUNCH_LANDING_ENDPOINT"]
     )
     token_value: dict[str, Any] = {TOKEN_FIELD: issue_token(stored)}
-    return redirect(url_for(endpoint, **token_value), code=303)
+    return redirect(url_for(endpoint or "lti.accepted", **token_value), code=303)
+
+
+@bp.get("/gestartet")
+@launch_required
+def accepted() -> str:
+    """Where a launch lands when no component names a page for it (the protocol alone)."""
+    return render_template("launch_accepted.html", launch=current_launch())
 
 
 @bp.get("/jwks.json")
@@ -55,6 +71,9 @@ def jwks() -> Response:
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("LAUNCH_LANDING_ENDPOINT", "courses.home")
-    app.config.setdefault("DEEP_LINKING_ENDPOINT", "courses.home")
+    """Register the LTI endpoints. A component names the pages launches land on with
+    ``LAUNCH_LANDING_ENDPOINT`` and ``DEEP_LINKING_ENDPOINT``; without one they land on a plain
+    confirmation."""
+    app.config.setdefault("LAUNCH_LANDING_ENDPOINT", None)
+    app.config.setdefault("DEEP_LINKING_ENDPOINT", None)
     app.register_blueprint(bp)
