@@ -189,7 +189,8 @@ class LtiResourceLink(db.Model):  # type: ignore[name-defined]
     context: Mapped[LtiContext | None] = relationship()
 
 
-def _new_launch_id() -> str:
+def new_launch_id() -> str:
+    """A launch's key: 128 random bits (the launch token names it)."""
     return uuid.uuid4().hex
 
 
@@ -199,7 +200,7 @@ class Launch(db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "launch"
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=_new_launch_id)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_launch_id)
     registration_pk: Mapped[int] = mapped_column(ForeignKey("registration.id", ondelete="CASCADE"))
     deployment_pk: Mapped[int] = mapped_column(ForeignKey("deployment.id", ondelete="CASCADE"))
     user_pk: Mapped[int] = mapped_column(ForeignKey("lti_user.id", ondelete="CASCADE"), index=True)

@@ -173,6 +173,11 @@ def find_deployment(registration: Registration, deployment_id: str) -> Deploymen
     ).first()
 
 
+def loaded_deployment(registration: Registration, deployment_id: str) -> Deployment | None:
+    """Like :func:`find_deployment`, from the registration's (already loaded) deployments."""
+    return next((d for d in registration.deployments if d.deployment_id == deployment_id), None)
+
+
 def add_deployment(registration: Registration, deployment_id: str) -> Deployment:
     """Add a deployment id to a registration."""
     deployment_id = deployment_id.strip()

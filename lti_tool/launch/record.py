@@ -4,13 +4,13 @@ row that later requests of the same launch name."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
-from typing import Any, TypeVar
+from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func
 
-from ..extensions import db, insert_if_missing
+from ..extensions import Base, db, dialect_insert
 from ..models import (
     Deployment,
     Launch,
@@ -18,9 +18,10 @@ from ..models import (
     LtiResourceLink,
     LtiUser,
     Registration,
+    new_launch_id,
     utcnow,
 )
-from ..registrations import find_deployment
+from ..registrations import loaded_deployment
 from ..vocab import Claim, MessageType
 
 log = logging.getLogger(__name__)
@@ -48,104 +49,131 @@ def _url(value: Any) -> str | None:
     return value if isinstance(value, str) and 0 < len(value) <= URL_LENGTH else None
 
 
-M = TypeVar("M", LtiUser, LtiContext, LtiResourceLink)
+def _upsert(
+    model: type[Base], conflict: list[str], values: dict[str, Any], keep: tuple[str, ...] = ()
+) -> int:
+    """One ``INSERT … ON CONFLICT DO UPDATE … RETURNING id``: the row's key, inserted or updated
+    in a single statement. Two workers may write the same row at once (a class opening a new
+    course together, one person in two tabs); the second waits for the first and updates its
+    row. Columns in ``keep`` keep their stored value where the new one is NULL."""
+    statement = dialect_insert(model).values(**values)
+    table = model.__table__
+    updates = {
+        name: func.coalesce(statement.excluded[name], table.c[name])
+        if name in keep
+        else statement.excluded[name]
+        for name in values
+        if name not in conflict and name != "created_at"
+    }
+    statement = statement.on_conflict_do_update(index_elements=conflict, set_=updates)
+    return int(db.session.execute(statement.returning(table.c.id)).scalar_one())
 
 
-def _get_or_insert(model: type[M], **key: Any) -> M:
-    """The row with ``key``, inserted if missing. Two workers may insert the same row at once (a
-    class opening a new course together, one person in two tabs); with a plain INSERT the second
-    failed on the unique constraint (500). INSERT … ON CONFLICT DO NOTHING makes it wait for the
-    first and then use that row."""
-    query = select(model).filter_by(**key)
-    found = db.session.scalars(query).first()
-    if found is not None:
-        return found
-    insert_if_missing(model, **key)
-    return db.session.scalars(query).one()
-
-
-def _upsert_user(registration: Registration, body: dict[str, Any]) -> LtiUser:
-    user = _get_or_insert(LtiUser, registration_pk=registration.id, sub=body["sub"])
+def _upsert_user(registration: Registration, body: dict[str, Any], now: datetime) -> int:
     # What the platform shares now replaces what it shared before: withheld means withheld.
-    user.name = _clean(body.get("name"))
-    user.given_name = _clean(body.get("given_name"))
-    user.family_name = _clean(body.get("family_name"))
-    user.email = _clean(body.get("email"), shorten=False)
-    user.last_launch_at = utcnow()
-    return user
+    return _upsert(
+        LtiUser,
+        ["registration_pk", "sub"],
+        {
+            "registration_pk": registration.id,
+            "sub": body["sub"],
+            "name": _clean(body.get("name")),
+            "given_name": _clean(body.get("given_name")),
+            "family_name": _clean(body.get("family_name")),
+            "email": _clean(body.get("email"), shorten=False),
+            "last_launch_at": now,
+            "created_at": now,
+        },
+    )
 
 
 def _upsert_context(
-    registration: Registration, deployment: Deployment, body: dict[str, Any]
-) -> LtiContext | None:
+    registration: Registration, deployment: Deployment, body: dict[str, Any], now: datetime
+) -> int | None:
     claim = body.get(Claim.CONTEXT)
     if not isinstance(claim, dict):
         return None
-    context = _get_or_insert(
-        LtiContext, registration_pk=registration.id, context_id=str(claim["id"])
-    )
-    context.deployment_pk = deployment.id
-    context.title = _clean(claim.get("title")) or context.title
-    context.label = _clean(claim.get("label")) or context.label
     nrps = body.get(Claim.NRPS)
-    if isinstance(nrps, dict) and _url(nrps.get("context_memberships_url")):
-        context.nrps_url = nrps["context_memberships_url"]
     ags = body.get(Claim.AGS_ENDPOINT)
-    if isinstance(ags, dict):
-        context.ags_lineitems_url = _url(ags.get("lineitems")) or context.ags_lineitems_url
-        if isinstance(ags.get("scope"), list):
-            context.ags_scopes = [s for s in ags["scope"] if isinstance(s, str)]
-    return context
+    scopes = ags.get("scope") if isinstance(ags, dict) else None
+    return _upsert(
+        LtiContext,
+        ["registration_pk", "context_id"],
+        {
+            "registration_pk": registration.id,
+            "context_id": str(claim["id"]),
+            "deployment_pk": deployment.id,
+            "title": _clean(claim.get("title")),
+            "label": _clean(claim.get("label")),
+            "nrps_url": _url(nrps.get("context_memberships_url"))
+            if isinstance(nrps, dict)
+            else None,
+            "ags_lineitems_url": _url(ags.get("lineitems")) if isinstance(ags, dict) else None,
+            "ags_scopes": [s for s in scopes if isinstance(s, str)]
+            if isinstance(scopes, list)
+            else None,
+            "created_at": now,
+        },
+        keep=("title", "label", "nrps_url", "ags_lineitems_url", "ags_scopes"),
+    )
 
 
 def _upsert_resource_link(
-    registration: Registration, context: LtiContext | None, body: dict[str, Any]
-) -> LtiResourceLink | None:
+    registration: Registration, context_pk: int | None, body: dict[str, Any], now: datetime
+) -> int | None:
     claim = body.get(Claim.RESOURCE_LINK)
     if not isinstance(claim, dict) or not claim.get("id"):
         return None
-    link = _get_or_insert(
-        LtiResourceLink, registration_pk=registration.id, resource_link_id=str(claim["id"])
-    )
-    link.context = context
-    link.title = _clean(claim.get("title")) or link.title
     custom = body.get(Claim.CUSTOM)
-    link.custom = custom if isinstance(custom, dict) else {}
     ags = body.get(Claim.AGS_ENDPOINT)
-    if isinstance(ags, dict) and _url(ags.get("lineitem")):
-        link.lineitem_url = ags["lineitem"]
-    return link
+    return _upsert(
+        LtiResourceLink,
+        ["registration_pk", "resource_link_id"],
+        {
+            "registration_pk": registration.id,
+            "resource_link_id": str(claim["id"]),
+            "context_pk": context_pk,
+            "title": _clean(claim.get("title")),
+            "custom": custom if isinstance(custom, dict) else {},
+            "lineitem_url": _url(ags.get("lineitem")) if isinstance(ags, dict) else None,
+            "created_at": now,
+        },
+        keep=("title", "lineitem_url"),
+    )
 
 
 def record_launch(registration: Registration, body: dict[str, Any]) -> Launch:
-    """Store the validated launch ``body`` and return the new :class:`Launch`. Flushes."""
-    deployment = find_deployment(registration, body[Claim.DEPLOYMENT_ID])
+    """Store the validated launch ``body`` and return the new :class:`Launch`. Flushes: one
+    statement each for user, course, resource link and the launch."""
+    deployment = loaded_deployment(registration, body[Claim.DEPLOYMENT_ID])
     assert deployment is not None, "validated launches name a registered deployment"
-    user = _upsert_user(registration, body)
-    context = _upsert_context(registration, deployment, body)
-    link = (
-        _upsert_resource_link(registration, context, body)
+    now = utcnow()
+    user_pk = _upsert_user(registration, body, now)
+    context_pk = _upsert_context(registration, deployment, body, now)
+    link_pk = (
+        _upsert_resource_link(registration, context_pk, body, now)
         if body[Claim.MESSAGE_TYPE] == MessageType.RESOURCE_LINK
         else None
     )
-    roles = list(body.get(Claim.ROLES) or [])
     custom = body.get(Claim.CUSTOM)
     presentation = body.get(Claim.LAUNCH_PRESENTATION)
     settings = body.get(Claim.DEEP_LINKING_SETTINGS)
     ags = body.get(Claim.AGS_ENDPOINT)
     launch = Launch(
+        id=new_launch_id(),
         registration_pk=registration.id,
-        deployment=deployment,
-        user=user,
-        context=context,
-        resource_link=link,
+        deployment_pk=deployment.id,
+        user_pk=user_pk,
+        context_pk=context_pk,
+        resource_link_pk=link_pk,
         message_type=body[Claim.MESSAGE_TYPE],
-        lti_roles=roles,
+        lti_roles=list(body.get(Claim.ROLES) or []),
         custom=custom if isinstance(custom, dict) else {},
         deep_linking_settings=settings if isinstance(settings, dict) else None,
         ags=ags if isinstance(ags, dict) else None,
         return_url=_url(presentation.get("return_url")) if isinstance(presentation, dict) else None,
-        expires_at=utcnow() + timedelta(seconds=current_app.config["LAUNCH_MAX_AGE"]),
+        created_at=now,
+        expires_at=now + timedelta(seconds=current_app.config["LAUNCH_MAX_AGE"]),
     )
     db.session.add(launch)
     db.session.flush()
@@ -153,8 +181,8 @@ def record_launch(registration: Registration, body: dict[str, Any]) -> Launch:
         "launch accepted: launch=%s registration=%s user=%s context=%s type=%s",
         launch.id,
         registration.id,
-        user.id,
-        context.id if context else None,
+        user_pk,
+        context_pk,
         launch.message_type,
     )
     return launch

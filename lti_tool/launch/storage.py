@@ -8,7 +8,7 @@ from typing import Any
 from pylti1p3.launch_data_storage.base import LaunchDataStorage
 from sqlalchemy import delete
 
-from ..extensions import db
+from ..extensions import db, dialect_insert
 from ..models import LtiStorageEntry, utcnow
 
 #: Used where pylti1p3 gives no lifetime.
@@ -35,11 +35,15 @@ class DatabaseLaunchDataStorage(LaunchDataStorage[Any]):
 
     def set_value(self, key: str, value: Any, exp: int | None = None) -> None:
         expires_at = utcnow() + timedelta(seconds=exp or DEFAULT_LIFETIME)
-        db.session.merge(
-            LtiStorageEntry(key=self._prepare_key(key), value=value, expires_at=expires_at)
+        # One statement; the keys are fresh random nonces, but an overwrite stays correct. The
+        # login view commits before its response goes out.
+        db.session.execute(
+            dialect_insert(LtiStorageEntry)
+            .values(key=self._prepare_key(key), value=value, expires_at=expires_at)
+            .on_conflict_do_update(
+                index_elements=["key"], set_={"value": value, "expires_at": expires_at}
+            )
         )
-        # The login response must not go out before the nonce is stored.
-        db.session.commit()
 
     def check_value(self, key: str) -> bool:
         return self.get_value(key) is not None
@@ -48,14 +52,14 @@ class DatabaseLaunchDataStorage(LaunchDataStorage[Any]):
         """Delete ``key`` if it is present and unexpired; True only for the one caller that did.
 
         A single DELETE is atomic on PostgreSQL and SQLite alike, so of two workers replaying the
-        same nonce at once exactly one sees a deleted row."""
+        same nonce at once exactly one sees a deleted row (the other waits for the first one's
+        transaction and then deletes nothing). The launch view commits."""
         result = db.session.execute(
             delete(LtiStorageEntry).where(
                 LtiStorageEntry.key == self._prepare_key(key),
                 LtiStorageEntry.expires_at > utcnow(),
             )
         )
-        db.session.commit()
         return bool(getattr(result, "rowcount", 0))
 
 

@@ -43,9 +43,10 @@ class ToolMessageLaunch(FlaskMessageLaunch):
 
     def __init__(self) -> None:
         storage = DatabaseLaunchDataStorage()
+        self._conf = DatabaseToolConf()
         super().__init__(
             pylti_request(),
-            DatabaseToolConf(),
+            self._conf,
             cookie_service=ToolCookieService(pylti_request()),
             launch_data_storage=storage,
         )
@@ -73,6 +74,16 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         except (LtiException, OIDCException) as error:
             self._validated = False
             raise from_pylti(error) from error
+        return self
+
+    def validate_state(self) -> ToolMessageLaunch:
+        # The state comes back in our own cookie. pylti1p3 would first look for a state it
+        # marked valid in save_launch_data, which this tool never calls (a query for nothing).
+        state = self._get_request_param("state")
+        if not state:
+            raise LaunchError("state", "state fehlt")
+        if self._cookie_service.get_cookie(state) != state:
+            raise LaunchError("state")
         return self
 
     def validate_jwt_format(self) -> ToolMessageLaunch:
@@ -112,9 +123,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         if not isinstance(iss, str):
             # Compared with a VARCHAR column, a number is an error on PostgreSQL (500).
             raise LaunchError("claims", "iss ist keine Zeichenkette")
-        self._stored_registration = DatabaseToolConf().find_stored_registration(
-            iss, self.get_client_id()
-        )
+        self._stored_registration = self._conf.find_stored_registration(iss, self.get_client_id())
         if self._stored_registration is None:
             raise LaunchError("registration", f"iss={iss} client_id={self.get_client_id()}")
         super().validate_registration()

@@ -32,6 +32,8 @@ bp = Blueprint("lti", __name__, url_prefix="/lti")
 def login() -> Response:
     """OIDC third-party initiated login (LTI 1.3 core, section 5.1.1)."""
     response = oidc_login()
+    # The nonce must be stored before the browser goes on to the platform.
+    db.session.commit()
     # pylti1p3's cookie check page runs an inline script.
     response.headers["Content-Security-Policy"] = content_security_policy(
         script="'unsafe-inline'", style="'unsafe-inline'"
@@ -45,13 +47,14 @@ def launch() -> ResponseReturnValue:
     on (303, so a reload does not resend the launch) with the launch token."""
     message_launch = validate_launch()
     stored = record_launch(message_launch.stored_registration, message_launch.body)
-    db.session.commit()
     endpoint = (
         current_app.config["DEEP_LINKING_ENDPOINT"]
         if stored.message_type == MessageType.DEEP_LINKING
         else current_app.config["LAUNCH_LANDING_ENDPOINT"]
     )
+    # The token before the commit: afterwards reading the row would load it again.
     token_value: dict[str, Any] = {TOKEN_FIELD: issue_token(stored)}
+    db.session.commit()
     return redirect(url_for(endpoint or "lti.accepted", **token_value), code=303)
 
 
