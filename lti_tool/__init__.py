@@ -39,9 +39,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from courses import init_app as init_courses
 
-    from . import cli, log_filters, models, views  # noqa: F401  (models registers the tables)
+    # (models registers the tables)
+    from . import cli, dynamic_registration, log_filters, models, views  # noqa: F401
 
     views.init_app(app)
+    dynamic_registration.init_app(app)
     cli.init_app(app)
     init_courses(app)
     if app.config["DEMO_LMS"]:
