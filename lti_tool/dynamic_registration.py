@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 import click
 import requests
 from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
+from flask.cli import with_appcontext
 from sqlalchemy import ForeignKey, String, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -741,6 +742,7 @@ def register_page(tail: str | None = None) -> Response:
 
 
 @click.command("registration-link")
+@with_appcontext
 @click.option("--name", help="Name der neuen Registrierung (sonst aus LMS-Typ und Adresse).")
 @click.option(
     "--expires-hours",

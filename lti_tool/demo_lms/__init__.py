@@ -1,6 +1,7 @@
 """The built-in demo LMS: a small but real LTI 1.3 platform under ``/demo-lms`` that launches
-the tool over HTTP exactly as Moodle would (OIDC login, signed id_token, Deep Linking, OAuth2
-client credentials, AGS, NRPS). Only for development and demonstrations: ``create_app`` calls
+the tool over HTTP exactly as Moodle would (Dynamic Registration, OIDC login, signed id_token,
+Deep Linking, OAuth2 client credentials, AGS, NRPS). Only for development and demonstrations:
+``create_app`` calls
 :func:`init_app` only when ``DEMO_LMS`` is on, which production forbids.
 
 Its state (key, resource links, gradebook, tokens) lives in its own SQLite file, never in the
@@ -15,7 +16,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Mount the blueprint, the ``demo-lms`` CLI group and the demo's own database."""
     # Importing the endpoint modules attaches their routes to the blueprint.
-    from . import ags, deep_linking, nrps, oauth, oidc, pages, store  # noqa: F401
+    from . import ags, deep_linking, nrps, oauth, oidc, pages, registration, store  # noqa: F401
     from .blueprint import bp
     from .cli import demo_lms
 
