@@ -128,9 +128,9 @@ REFUSALS: dict[str, Problem] = {
         "Adresse für das LMS",
         "Diese Adresse ist ein Registrierungslink. Sie wird nicht im Browser geöffnet, sondern "
         "in die Registrierung des LMS eingefügt. Der Link bleibt gültig.",
-        "Moodle: Website-Administration › Plugins › Externes Tool › Tools verwalten, Feld "
-        "„Tool-URL“, dann „LTI Advantage hinzufügen“. ILIAS: Administration › LTI › "
-        "Anbieter, dynamische Registrierung.",
+        "Moodle: Website-Administration › Plugins › Aktivitäten › Externes Tool › Tools "
+        "verwalten, Feld „Tool-URL“, dann „LTI Advantage hinzufügen“. ILIAS: Administration › "
+        "Erweiterungen › LTI › Anbieter, dynamische Registrierung.",
         status=400,
     ),
     "configuration_unreachable": Problem(
@@ -774,10 +774,11 @@ def registration_link(name: str | None, expires_hours: int, base_url: str | None
     click.echo("")
     click.echo("  " + link_url(base, token))
     click.echo("")
-    click.echo("Moodle: Website-Administration › Plugins › Externes Tool › Tools verwalten,")
-    click.echo("        Link ins Feld „Tool-URL“, „LTI Advantage hinzufügen“, danach das Tool")
-    click.echo("        unter „Ausstehend“ aktivieren.")
-    click.echo("ILIAS:  Administration › LTI › Anbieter › dynamische Registrierung, Link einfügen.")
+    click.echo("Moodle: Website-Administration › Plugins › Aktivitäten › Externes Tool ›")
+    click.echo("        Tools verwalten: Link ins Feld „Tool-URL“, „LTI Advantage hinzufügen“,")
+    click.echo("        danach das Tool unter „Ausstehend“ aktivieren.")
+    click.echo("ILIAS:  Administration › Erweiterungen › LTI › Anbieter › dynamische")
+    click.echo("        Registrierung, Link als Tool-URL einfügen.")
 
 
 def init_app(app: Flask) -> None:

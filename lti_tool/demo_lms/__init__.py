@@ -1,8 +1,7 @@
 """The built-in demo LMS: a small but real LTI 1.3 platform under ``/demo-lms`` that launches
 the tool over HTTP exactly as Moodle would (Dynamic Registration, OIDC login, signed id_token,
 Deep Linking, OAuth2 client credentials, AGS, NRPS). Only for development and demonstrations:
-``create_app`` calls
-:func:`init_app` only when ``DEMO_LMS`` is on, which production forbids.
+``create_app`` calls :func:`init_app` only when ``DEMO_LMS`` is on, which production forbids.
 
 Its state (key, resource links, gradebook, tokens) lives in its own SQLite file, never in the
 tool's schema.
