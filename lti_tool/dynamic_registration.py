@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+from zoneinfo import ZoneInfo
 
 import click
 import requests
@@ -769,8 +770,9 @@ def registration_link(name: str | None, expires_hours: int, base_url: str | None
             )
     link, token = create_link(name, timedelta(hours=expires_hours))
     db.session.commit()
-    expires = link.expires_at.astimezone().strftime("%d.%m.%Y %H:%M")
-    click.echo("Registrierungslink (einmal verwendbar, gültig bis " + expires + "):")
+    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Europe/Berlin")
+    expires = link.expires_at.astimezone(zone).strftime("%d.%m.%Y %H:%M")
+    click.echo(f"Registrierungslink (einmal verwendbar, gültig bis {expires} Uhr):")
     click.echo("")
     click.echo("  " + link_url(base, token))
     click.echo("")
