@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from lti_tool.dynamic_registration import RegistrationLink, find_link
 from lti_tool.extensions import db
+from lti_tool.log_filters import redact
 from lti_tool.models import Deployment, Launch, Registration, utcnow
 from lti_tool.registrations import add_platform
 from lti_tool.vocab import Scope
@@ -522,3 +523,30 @@ def test_the_cli_refuses_bad_options_and_stores_nothing(
     assert result.exit_code != 0
     assert message in result.output
     assert count(RegistrationLink) == 0
+
+
+# -- logs -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "kept"),
+    [
+        (
+            "GET /lti/register?link=GEHEIM1&openid_configuration=https%3A%2F%2Flms%2Fc"
+            "&registration_token=eyJGEHEIM2.x.y HTTP/1.1",
+            "/lti/register?link=…&openid_configuration=https%3A%2F%2Flms%2Fc&registration_token=…",
+        ),
+        (
+            "GET /lti/register/GEHEIM1&openid_configuration=https%3A%2F%2Flms"
+            "&registration_token=eyJGEHEIM2 HTTP/1.1",
+            "/lti/register/…&openid_configuration=https%3A%2F%2Flms&registration_token=…",
+        ),
+    ],
+)
+def test_request_logs_carry_neither_the_link_nor_the_registration_token(
+    line: str, kept: str
+) -> None:
+    redacted = redact(line)
+
+    assert "GEHEIM" not in redacted
+    assert kept in redacted
