@@ -234,9 +234,10 @@ def check_link(token: str | None) -> RegistrationLink:
     return link
 
 
-def claim_link(link: RegistrationLink) -> None:
+def claim_link(link: RegistrationLink) -> datetime:
     """Take the link for this request and commit, before any request to the platform. One
-    conditional UPDATE: of two parallel requests exactly one changes the row."""
+    conditional UPDATE: of two parallel requests exactly one changes the row. Returns the claim's
+    time, which :func:`release_link` needs."""
     now = utcnow()
     claimed = db.session.execute(
         update(RegistrationLink)
@@ -258,6 +259,7 @@ def claim_link(link: RegistrationLink) -> None:
         # Whatever got in between decides the message: used, or still in progress.
         check_link_state(link)
         raise DynamicRegistrationError("in_progress")
+    return now
 
 
 def check_link_state(link: RegistrationLink) -> None:
@@ -268,12 +270,17 @@ def check_link_state(link: RegistrationLink) -> None:
         raise DynamicRegistrationError("expired")
 
 
-def release_link(link_id: int) -> None:
-    """Give a claimed link back after a failed registration (the admin may try again); commits."""
+def release_link(link_id: int, claimed_at: datetime) -> None:
+    """Give a claimed link back after a failed registration (the admin may try again); commits.
+    Only our own claim: a request that took over a stale claim keeps its own."""
     db.session.rollback()
     db.session.execute(
         update(RegistrationLink)
-        .where(RegistrationLink.id == link_id, RegistrationLink.used_at.is_(None))
+        .where(
+            RegistrationLink.id == link_id,
+            RegistrationLink.used_at.is_(None),
+            RegistrationLink.claimed_at == claimed_at,
+        )
         .values(claimed_at=None)
     )
     db.session.commit()
@@ -311,11 +318,12 @@ class PlatformConfiguration:
         )
 
 
-def _is_http_url(value: object) -> bool:
+def _is_http_url(value: object, require_https: bool = False) -> bool:
     if not isinstance(value, str):
         return False
     parts = urlsplit(value)
-    return parts.scheme in {"http", "https"} and bool(parts.hostname) and not parts.fragment
+    schemes = {"https"} if require_https else {"http", "https"}
+    return parts.scheme in schemes and bool(parts.hostname) and not parts.fragment
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -346,13 +354,19 @@ def _message_types(value: object) -> frozenset[str] | None:
     return frozenset(types)
 
 
-def parse_platform_configuration(data: object, configuration_url: str) -> PlatformConfiguration:
-    """Validate an OpenID configuration fetched from ``configuration_url``."""
+def parse_platform_configuration(
+    data: object, configuration_url: str, *, require_https: bool = False
+) -> PlatformConfiguration:
+    """Validate an OpenID configuration fetched from ``configuration_url``. With
+    ``require_https`` (production) every address must be https: the registration token and,
+    later, every id_token travel over them."""
     if not isinstance(data, dict):
         raise DynamicRegistrationError("configuration_invalid", "kein JSON-Objekt")
     issuer = data.get("issuer")
-    if not _is_http_url(issuer) or urlsplit(str(issuer)).query:
-        raise DynamicRegistrationError("configuration_invalid", "issuer fehlt oder ist keine URL")
+    if not _is_http_url(issuer, require_https) or urlsplit(str(issuer)).query:
+        raise DynamicRegistrationError(
+            "configuration_invalid", "issuer fehlt oder ist keine erlaubte Adresse"
+        )
     assert isinstance(issuer, str)
     # The issuer must belong to the site that served the configuration (LTI-DR 1.0 §3.5.1):
     # otherwise any site could register in another platform's name.
@@ -364,7 +378,7 @@ def parse_platform_configuration(data: object, configuration_url: str) -> Platfo
     missing = [
         key
         for key in ("authorization_endpoint", "token_endpoint", "jwks_uri", "registration_endpoint")
-        if not _is_http_url(data.get(key))
+        if not _is_http_url(data.get(key), require_https)
     ]
     if missing:
         raise DynamicRegistrationError(
@@ -413,11 +427,14 @@ def _read_json(response: requests.Response) -> Any:
     return json.loads(_read_body(response) or b"null")
 
 
-def fetch_platform_configuration(configuration_url: str) -> PlatformConfiguration:
+def fetch_platform_configuration(
+    configuration_url: str, *, require_https: bool = False
+) -> PlatformConfiguration:
     """GET the platform's OpenID configuration (no redirects) and validate it."""
-    if not _is_http_url(configuration_url):
+    if not _is_http_url(configuration_url, require_https):
+        wanted = "https" if require_https else "http(s)"
         raise DynamicRegistrationError(
-            "configuration_invalid", "openid_configuration ist keine URL"
+            "configuration_invalid", f"openid_configuration ist keine {wanted}-Adresse"
         )
     try:
         with requests.get(
@@ -441,7 +458,7 @@ def fetch_platform_configuration(configuration_url: str) -> PlatformConfiguratio
         raise DynamicRegistrationError(
             "configuration_invalid", "keine lesbare JSON-Antwort"
         ) from error
-    return parse_platform_configuration(data, configuration_url)
+    return parse_platform_configuration(data, configuration_url, require_https=require_https)
 
 
 # -- the client registration (LTI-DR 1.0 §3.5, §3.6) ---------------------------------------------
@@ -657,10 +674,13 @@ def register(params: RegistrationParams, tool: ToolUrls) -> Registration:
         # Opened in a browser, not by an LMS: say where the link belongs, keep it valid.
         raise DynamicRegistrationError("not_from_platform")
     # No request leaves the tool before the link checked out: the URL is no open proxy.
-    claim_link(link)
+    claimed_at = claim_link(link)
     link_id = link.id
     try:
-        platform = fetch_platform_configuration(params.openid_configuration)
+        platform = fetch_platform_configuration(
+            params.openid_configuration,
+            require_https=current_app.config["ENV_NAME"] == "production",
+        )
         answer = post_registration(
             platform, registration_request(tool, platform), params.registration_token
         )
@@ -669,10 +689,10 @@ def register(params: RegistrationParams, tool: ToolUrls) -> Registration:
         db.session.commit()
     except IntegrityError as error:
         # A parallel registration of the same client id got in first.
-        release_link(link_id)
+        release_link(link_id, claimed_at)
         raise DynamicRegistrationError("exists", "gleichzeitig registriert") from error
     except Exception:
-        release_link(link_id)
+        release_link(link_id, claimed_at)
         raise
     return registration
 

@@ -16,7 +16,13 @@ import requests
 from flask import Flask
 from sqlalchemy import select
 
-from lti_tool.dynamic_registration import RegistrationLink, find_link
+from lti_tool.dynamic_registration import (
+    DynamicRegistrationError,
+    RegistrationLink,
+    fetch_platform_configuration,
+    find_link,
+    parse_platform_configuration,
+)
 from lti_tool.extensions import db
 from lti_tool.log_filters import redact
 from lti_tool.models import Deployment, Launch, Registration, utcnow
@@ -470,6 +476,76 @@ def test_an_unreachable_configuration_is_refused(
     page = admin.get(url + "&" + urlencode({"openid_configuration": gone}), timeout=15)
 
     _refused_and_link_kept(page, url, 502, "Plattform-Konfiguration nicht abrufbar")
+
+
+def _configuration(base: str) -> dict[str, Any]:
+    return {
+        "issuer": base,
+        "authorization_endpoint": base + "/auth",
+        "token_endpoint": base + "/token",
+        "jwks_uri": base + "/jwks",
+        "registration_endpoint": base + "/register",
+        "id_token_signing_alg_values_supported": ["RS256"],
+    }
+
+
+def test_in_production_every_platform_address_must_be_https() -> None:
+    https = "https://moodle.example"
+    parse_platform_configuration(_configuration(https), https + "/c", require_https=True)
+    plain = _configuration(https) | {"token_endpoint": "http://moodle.example/token"}
+
+    with pytest.raises(DynamicRegistrationError) as refused:
+        parse_platform_configuration(plain, https + "/c", require_https=True)
+
+    assert refused.value.code == "configuration_invalid"
+    assert "token_endpoint" in str(refused.value.detail)
+    with pytest.raises(DynamicRegistrationError):
+        fetch_platform_configuration("http://moodle.example/c", require_https=True)
+
+
+def test_production_refuses_a_platform_over_http_before_registering(
+    app: Flask, tool: LiveServer, moodle: MoodlePlatform, admin: requests.Session
+) -> None:
+    app.config["ENV_NAME"] = "production"
+    url = new_link(app, tool)
+
+    page = admin.get(moodle.start_url(url), timeout=15)
+
+    _refused_and_link_kept(page, url, 400, "Plattform-Konfiguration ungültig")
+    assert moodle.configuration_requests == 0
+
+
+@pytest.mark.parametrize(
+    ("platform_part", "deep_linking"),
+    [
+        ({}, True),
+        ({"messages_supported": ["LtiResourceLinkRequest"]}, False),
+        ({"messages_supported": [{"type": "LtiResourceLinkRequest"}]}, False),
+        ({"messages_supported": [{"type": "LtiDeepLinkingRequest", "placements": []}]}, True),
+    ],
+)
+def test_messages_supported_as_strings_or_objects_decide_on_deep_linking(
+    platform_part: dict[str, Any], deep_linking: bool
+) -> None:
+    base = "https://lms.example"
+    data = _configuration(base) | {
+        "https://purl.imsglobal.org/spec/lti-platform-configuration": platform_part
+    }
+
+    parsed = parse_platform_configuration(data, base + "/.well-known/openid-configuration")
+
+    assert parsed.supports_deep_linking is deep_linking
+
+
+def test_a_configuration_of_the_same_host_but_another_port_is_foreign() -> None:
+    data = _configuration("https://lms.example:8443")
+
+    with pytest.raises(DynamicRegistrationError) as refused:
+        parse_platform_configuration(data, "https://lms.example/c")
+
+    assert "gehört nicht zur Adresse" in str(refused.value.detail)
+    # The default port written out is the same origin.
+    parse_platform_configuration(_configuration("https://lms.example:443"), "https://lms.example/c")
 
 
 # -- the CLI ------------------------------------------------------------------------------------
