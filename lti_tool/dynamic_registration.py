@@ -604,7 +604,8 @@ def _free_name(wanted: str) -> str:
 
 def _default_name(platform: PlatformConfiguration) -> str:
     host = urlsplit(platform.issuer).netloc
-    label = FAMILY_LABELS.get(platform.product_family or "")
+    family = platform.product_family
+    label = FAMILY_LABELS.get(family or "", family)
     return f"{label} {host}" if label else host
 
 
