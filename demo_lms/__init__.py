@@ -1,6 +1,6 @@
 """The built-in demo LMS: a small but real LTI 1.3 platform under ``/demo-lms`` that launches
-the tool over HTTP exactly as Moodle would (OIDC login, signed id_token, Deep Linking, OAuth2
-client credentials, AGS, NRPS). A platform, so a package beside the tool that uses only the
+the tool over HTTP exactly as Moodle would (Dynamic Registration, OIDC login, signed id_token,
+Deep Linking, OAuth2 client credentials, AGS, NRPS). A platform, so a package beside the tool that uses only the
 tool's public pieces (keys, vocabulary, registrations). Only for development and demonstrations:
 :func:`init_app` mounts nothing unless ``DEMO_LMS`` is on, which production forbids.
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 from flask import Flask
 
 # Importing the endpoint modules attaches their routes to the blueprint.
-from . import ags, deep_linking, nrps, oauth, oidc, pages, store  # noqa: F401
+from . import ags, deep_linking, nrps, oauth, oidc, pages, registration, store  # noqa: F401
 from .blueprint import bp
 from .cli import demo_lms
 

@@ -16,9 +16,10 @@ from lti_tool.vocab import LTI_VERSION, Claim, MessageType
 
 from . import content, gradebook, store
 from .blueprint import bp
-from .course import DEFAULT_LINK_TITLE, DEPLOYMENT_ID, find_person, issuer, tool_endpoints
+from .course import DEFAULT_LINK_TITLE, find_person, issuer, tool_endpoints
 from .messages import decode_deep_linking_data
 from .oauth import TokenRequestError, consume_once, verify_tool_jwt
+from .tool_clients import find_client
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,8 @@ def _check_message(conn: Connection, claims: dict[str, Any]) -> list[Any]:
         raise DeepLinkingError(_("message_type ist nicht LtiDeepLinkingResponse."))
     if claims.get(Claim.VERSION) != LTI_VERSION:
         raise DeepLinkingError(_("version ist nicht 1.3.0."))
-    if claims.get(Claim.DEPLOYMENT_ID) != DEPLOYMENT_ID:
+    client = find_client(conn, claims.get("iss"))
+    if client is None or claims.get(Claim.DEPLOYMENT_ID) != client.deployment_id:
         raise DeepLinkingError(_("deployment_id ist unbekannt."))
     nonce = claims.get("nonce")
     if not isinstance(nonce, str) or not nonce:

@@ -15,15 +15,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from lti_tool.vocab import LTI_VERSION, Claim, MessageType, Scope
 
 from .content import ResourceLink
-from .course import (
-    CLIENT_ID,
-    COURSE,
-    DEPLOYMENT_ID,
-    PLATFORM_NAME,
-    PRODUCT_FAMILY,
-    Person,
-    ToolEndpoints,
-)
+from .course import COURSE, PLATFORM_NAME, PRODUCT_FAMILY, Person
+from .tool_clients import ToolClient
 
 ID_TOKEN_LIFETIME = 300
 MUNICIPALITY_PARAM = "gemeinde"
@@ -80,17 +73,17 @@ def decode_deep_linking_data(value: object) -> str | None:
     return data.get("u") if isinstance(data, dict) and isinstance(data.get("u"), str) else None
 
 
-def login_initiation_url(tool: ToolEndpoints, platform_issuer: str, hint: MessageHint) -> str:
+def login_initiation_url(client: ToolClient, platform_issuer: str, hint: MessageHint) -> str:
     """Where a launch button sends the browser (LTI 1.3 core §5.1.1, third-party initiated)."""
     params = {
         "iss": platform_issuer,
         "login_hint": hint.sub,
-        "target_link_uri": tool.launch_url,
+        "target_link_uri": client.endpoints.launch_url,
         "lti_message_hint": encode_hint(hint),
-        "client_id": CLIENT_ID,
-        "lti_deployment_id": DEPLOYMENT_ID,
+        "client_id": client.client_id,
+        "lti_deployment_id": client.deployment_id,
     }
-    return f"{tool.login_url}?{urlencode(params)}"
+    return f"{client.endpoints.login_url}?{urlencode(params)}"
 
 
 @dataclass(frozen=True)
@@ -98,7 +91,8 @@ class LaunchContext:
     """Everything an id_token is built from, besides the person."""
 
     platform_issuer: str
-    tool: ToolEndpoints
+    client: ToolClient
+    """The tool registration the id_token is for (aud, deployment, target link)."""
     nonce: str
     course_page_url: str
     link: ResourceLink | None = None
@@ -128,15 +122,15 @@ def id_token_claims(person: Person, launch: LaunchContext) -> dict[str, Any]:
     custom = {MUNICIPALITY_PARAM: person.municipality}
     claims: dict[str, Any] = {
         "iss": launch.platform_issuer,
-        "aud": CLIENT_ID,
-        "azp": CLIENT_ID,
+        "aud": launch.client.client_id,
+        "azp": launch.client.client_id,
         "sub": person.sub,
         "iat": now,
         "exp": now + ID_TOKEN_LIFETIME,
         "nonce": launch.nonce,
         **_personal_claims(person),
         Claim.VERSION.value: LTI_VERSION,
-        Claim.DEPLOYMENT_ID.value: DEPLOYMENT_ID,
+        Claim.DEPLOYMENT_ID.value: launch.client.deployment_id,
         Claim.ROLES.value: [person.role.value],
         Claim.CONTEXT.value: {
             "id": COURSE.id,
@@ -162,7 +156,7 @@ def id_token_claims(person: Person, launch: LaunchContext) -> dict[str, Any]:
     }
     if launch.link is None:
         claims[Claim.MESSAGE_TYPE.value] = MessageType.DEEP_LINKING.value
-        claims[Claim.TARGET_LINK_URI.value] = launch.tool.launch_url
+        claims[Claim.TARGET_LINK_URI.value] = launch.client.endpoints.launch_url
         claims[Claim.DEEP_LINKING_SETTINGS.value] = {
             "deep_link_return_url": f"{launch.platform_issuer}/deep-linking/return",
             "accept_types": ["ltiResourceLink"],
@@ -176,7 +170,7 @@ def id_token_claims(person: Person, launch: LaunchContext) -> dict[str, Any]:
     else:
         claims[Claim.MESSAGE_TYPE.value] = MessageType.RESOURCE_LINK.value
         # Moodle sends the content item's URL as target_link_uri; the redirect URI stays fixed.
-        claims[Claim.TARGET_LINK_URI.value] = launch.link.url or launch.tool.launch_url
+        claims[Claim.TARGET_LINK_URI.value] = launch.link.url or launch.client.endpoints.launch_url
         claims[Claim.RESOURCE_LINK.value] = {
             "id": launch.link.id,
             "title": launch.link.title,

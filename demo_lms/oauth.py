@@ -23,7 +23,8 @@ from lti_tool.vocab import Scope
 
 from . import store
 from .blueprint import api_error, bp
-from .course import CLIENT_ID, issuer, tool_endpoints
+from .course import issuer, tool_endpoints
+from .tool_clients import find_client
 
 log = logging.getLogger(__name__)
 
@@ -119,9 +120,25 @@ def _find_key(key_set: dict[str, Any], kid: str) -> dict[str, Any] | None:
     return None
 
 
+def _claimed_client_id(token: str) -> str:
+    """The ``iss`` of a tool JWT, if it names one of the demo's clients (checked afterwards
+    together with the signature)."""
+    try:
+        unverified = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError as error:
+        raise TokenRequestError("invalid_client", "kein lesbares JWT") from error
+    claimed = unverified.get("iss")
+    with store.transaction() as conn:
+        client = find_client(conn, claimed if isinstance(claimed, str) else None)
+    if client is None:
+        raise TokenRequestError("invalid_client", f"iss {claimed!r} ist keine bekannte Client-ID")
+    return client.client_id
+
+
 def verify_tool_jwt(token: str, *, audience: str, require: list[str]) -> dict[str, Any]:
-    """Verify a JWT the tool signed (RS256, kid from its JWKS, iss = our client id, aud, exp,
-    iat). May fetch the tool's JWKS over HTTP. Raises :class:`TokenRequestError`."""
+    """Verify a JWT the tool signed (RS256, kid from its JWKS, iss = one of the demo's client
+    ids, aud, exp, iat). May fetch the tool's JWKS over HTTP. Raises
+    :class:`TokenRequestError`."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as error:
@@ -131,13 +148,14 @@ def verify_tool_jwt(token: str, *, audience: str, require: list[str]) -> dict[st
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid:
         raise TokenRequestError("invalid_client", "kid fehlt")
+    client_id = _claimed_client_id(token)
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
             tool_public_key(kid),
             algorithms=["RS256"],
             audience=audience,
-            issuer=CLIENT_ID,
+            issuer=client_id,
             leeway=LEEWAY_SECONDS,
             options={"require": ["iss", "aud", "exp", "iat", *require]},
         )
@@ -146,7 +164,7 @@ def verify_tool_jwt(token: str, *, audience: str, require: list[str]) -> dict[st
     except jwt.InvalidAudienceError as error:
         raise TokenRequestError("invalid_client", f"aud nennt nicht {audience}") from error
     except jwt.InvalidIssuerError as error:
-        raise TokenRequestError("invalid_client", f"iss ist nicht {CLIENT_ID}") from error
+        raise TokenRequestError("invalid_client", f"iss ist nicht {client_id}") from error
     except jwt.PyJWTError as error:
         raise TokenRequestError("invalid_client", f"JWT ungültig: {error}") from error
     return claims
@@ -258,8 +276,8 @@ def token() -> Response:
     try:
         assertion, granted = _grant(request.form)
         claims = verify_tool_jwt(assertion, audience=token_url(), require=["sub", "jti"])
-        if claims.get("sub") != CLIENT_ID:
-            raise TokenRequestError("invalid_client", f"sub ist nicht {CLIENT_ID}")
+        if claims.get("sub") != claims["iss"]:
+            raise TokenRequestError("invalid_client", f"sub ist nicht {claims['iss']}")
         with store.transaction() as conn:
             # RFC 7523 §3: the platform may refuse a jti it has seen; it does, so an
             # intercepted assertion cannot be replayed.

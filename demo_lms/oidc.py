@@ -12,9 +12,10 @@ from flask_babel import gettext as _
 from . import content, gradebook, store
 from .ags import lineitem_url
 from .blueprint import bp
-from .course import CLIENT_ID, Person, find_person, issuer, tool_endpoints
+from .course import Person, find_person, issuer
 from .messages import LaunchContext, decode_hint, id_token_claims
 from .signing import sign
+from .tool_clients import ToolClient, find_client
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +38,15 @@ def _required(name: str) -> str:
     return value
 
 
-def _check_request() -> tuple[str, str, Person, str | None]:
-    """Validated redirect_uri, nonce, person and link id (None: Deep Linking)."""
-    if _required("client_id") != CLIENT_ID:
+def _check_request() -> tuple[ToolClient, str, str, Person, str | None]:
+    """Validated client, redirect_uri, nonce, person and link id (None: Deep Linking)."""
+    with store.transaction() as conn:
+        client = find_client(conn, _required("client_id"))
+    if client is None:
         raise AuthRequestError(_("Unbekannte client_id."))
     redirect_uri = _required("redirect_uri")
     # Exact comparison, as Moodle and ILIAS do: never post an id_token anywhere else.
-    if redirect_uri not in tool_endpoints().redirect_uris:
+    if redirect_uri not in client.redirect_uris:
         raise AuthRequestError(_("Die redirect_uri ist für dieses Werkzeug nicht eingetragen."))
     if "openid" not in _required("scope").split():
         raise AuthRequestError(_("scope muss openid enthalten."))
@@ -65,12 +68,12 @@ def _check_request() -> tuple[str, str, Person, str | None]:
         raise AuthRequestError(_("Diese Person gehört nicht zum Kurs."))
     if hint.is_deep_linking and not person.is_instructor:
         raise AuthRequestError(_("Inhalte auswählen dürfen nur Lehrende."))
-    return redirect_uri, nonce, person, hint.link_id
+    return client, redirect_uri, nonce, person, hint.link_id
 
 
 def authenticate() -> AuthResponse:
     """Build the id_token for the current authentication request."""
-    redirect_uri, nonce, person, link_id = _check_request()
+    client, redirect_uri, nonce, person, link_id = _check_request()
     platform_issuer = issuer()
     with store.transaction() as conn:
         link = content.get_link(conn, link_id) if link_id else None
@@ -79,7 +82,7 @@ def authenticate() -> AuthResponse:
         own_item = gradebook.own_line_item(conn, link.pk) if link else None
         launch = LaunchContext(
             platform_issuer=platform_issuer,
-            tool=tool_endpoints(),
+            client=client,
             nonce=nonce,
             course_page_url=platform_issuer + "/",
             link=link,

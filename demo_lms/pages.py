@@ -7,19 +7,16 @@ from dataclasses import dataclass
 
 from flask import Response, jsonify, render_template, request
 from flask_babel import gettext, ngettext
-from sqlalchemy import select
-
-from lti_tool.extensions import db
-from lti_tool.models import Registration
 
 from . import content, gradebook, store
 from .blueprint import bp
 from .content import ResourceLink
-from .course import CLIENT_ID, COURSE, PEOPLE, Person, base_url, issuer, learners, tool_endpoints
+from .course import COURSE, PEOPLE, Person, base_url, issuer, learners
 from .gradebook import LineItem
 from .messages import MessageHint, login_initiation_url
 from .oauth import counters
 from .signing import public_jwks
+from .tool_clients import ToolClient, launch_client, registered_in_tool
 
 
 @dataclass(frozen=True)
@@ -31,18 +28,8 @@ class LinkView:
     launches: list[tuple[Person, str]]
 
 
-def _launch_url(person: Person, link_id: str | None) -> str:
-    return login_initiation_url(tool_endpoints(), issuer(), MessageHint(person.sub, link_id))
-
-
-def _registered_in_tool() -> bool:
-    """Whether the tool knows this issuer; if not, every launch would be refused."""
-    found = db.session.scalars(
-        select(Registration.id).where(
-            Registration.issuer == issuer(), Registration.client_id == CLIENT_ID
-        )
-    ).first()
-    return found is not None
+def _launch_url(client: ToolClient, person: Person, link_id: str | None) -> str:
+    return login_initiation_url(client, issuer(), MessageHint(person.sub, link_id))
 
 
 def _confirmation() -> str | None:
@@ -70,11 +57,12 @@ def _confirmation() -> str | None:
 def course() -> str:
     """The course page: people, resource links and a launch button per person and link."""
     with store.transaction() as conn:
+        client = launch_client(conn)
         links = [
             LinkView(
                 link=link,
                 line_item=gradebook.own_line_item(conn, link.pk),
-                launches=[(person, _launch_url(person, link.id)) for person in PEOPLE],
+                launches=[(person, _launch_url(client, person, link.id)) for person in PEOPLE],
             )
             for link in content.list_links(conn)
         ]
@@ -84,8 +72,9 @@ def course() -> str:
         course=COURSE,
         people=PEOPLE,
         links=links,
-        deep_linking=[(person, _launch_url(person, None)) for person in instructors],
-        registered=_registered_in_tool(),
+        deep_linking=[(person, _launch_url(client, person, None)) for person in instructors],
+        registered=registered_in_tool(client),
+        client=client,
         base=base_url(),
         confirmation=_confirmation(),
     )

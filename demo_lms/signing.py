@@ -1,5 +1,5 @@
 """The demo platform's key: published as JWKS, signs id_tokens. It is made together with the
-database (see :func:`lti_tool.demo_lms.store.engine`), so concurrent first requests agree on it."""
+database (see :func:`demo_lms.store.engine`), so concurrent first requests agree on it."""
 
 from __future__ import annotations
 

@@ -116,6 +116,33 @@ used_jti = Table(
     Column("expires_at", UTCDateTime, nullable=False),
 )
 
+#: Tools registered by LTI Dynamic Registration (registration.py), each with a client id and a
+#: deployment of its own. The tool set up by ``demo-lms setup`` is not a row: it is the fixed
+#: client ``lotsen-demo`` with deployment ``1`` (course.py).
+tool_client = Table(
+    "tool_client",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("deployment_id", String(64), nullable=False, unique=True),
+    Column("client_name", String(255), nullable=False),
+    Column("login_url", String(1024), nullable=False),
+    Column("redirect_uris", JSON, nullable=False),
+    Column("jwks_url", String(1024), nullable=False),
+    Column("target_link_uri", String(1024), nullable=False),
+    Column("deep_linking_url", String(1024)),
+    Column("scope", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+)
+
+#: One-time registration tokens the registration page hands out, by SHA-256.
+registration_token = Table(
+    "registration_token",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
+)
+
 counter = Table(
     "counter",
     metadata,

@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config.settings import PROJECT_ROOT, load_settings
 
-from . import cli, log_filters, models, web  # noqa: F401  (models registers the tables)
+from . import cli, dynamic_registration, log_filters, models, web  # noqa: F401  (models: tables)
 from .extensions import babel, db, migrate
 from .launch import views
 
@@ -48,6 +48,7 @@ def create_app(
     babel.init_app(app, locale_selector=lambda: "de", timezone_selector=lambda: "Europe/Berlin")
 
     views.init_app(app)
+    dynamic_registration.init_app(app)
     cli.init_app(app)
     for component in components:
         component.init_app(app)

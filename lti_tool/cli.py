@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from .dynamic_registration import registration_link
 from .extensions import db
 from .keys import ensure_key, public_jwks, rotate_keys
 from .launch.storage import purge_expired
@@ -32,6 +33,7 @@ keys = AppGroup("keys", help="Signaturschlüssel des Werkzeugs.")
 lti.add_command(platform)
 lti.add_command(deployment)
 lti.add_command(keys)
+lti.add_command(registration_link)
 
 
 def _fail(message: str) -> None:

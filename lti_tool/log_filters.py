@@ -6,15 +6,18 @@ import logging
 import re
 
 # The launch token travels in the query string of GET requests (`lt=`); the OIDC parameters of a
-# login carry hints that identify a person at the platform.
+# login carry hints that identify a person at the platform; a Dynamic Registration call carries
+# the one-time link (`link=`, or in the path when ILIAS extended a link without query) and the
+# platform's registration token.
 _SECRET_PARAMETERS = re.compile(
-    r"\b(lt|id_token|login_hint|lti_message_hint|state|nonce)=[^&\s\"]+"
+    r"\b(lt|id_token|login_hint|lti_message_hint|state|nonce|link|registration_token)=[^&\s\"]+"
 )
+_REGISTRATION_PATH = re.compile(r"(/lti/register/)[^&?\s\"]+")
 
 
 def redact(text: str) -> str:
     """Replace the values of secret query parameters in ``text``."""
-    return _SECRET_PARAMETERS.sub(r"\1=…", text)
+    return _REGISTRATION_PATH.sub(r"\1…", _SECRET_PARAMETERS.sub(r"\1=…", text))
 
 
 class RedactSecrets(logging.Filter):
