@@ -1,8 +1,9 @@
 """The built-in demo LMS: a small but real LTI 1.3 platform under ``/demo-lms`` that launches
 the tool over HTTP exactly as Moodle would (Dynamic Registration, OIDC login, signed id_token,
-Deep Linking, OAuth2 client credentials, AGS, NRPS). A platform, so a package beside the tool that uses only the
-tool's public pieces (keys, vocabulary, registrations). Only for development and demonstrations:
-:func:`init_app` mounts nothing unless ``DEMO_LMS`` is on, which production forbids.
+Deep Linking, OAuth2 client credentials, AGS, NRPS). A platform, so a package beside the tool
+that uses only the tool's public pieces (keys, vocabulary, registrations). Only for development
+and demonstrations: :func:`init_app` mounts nothing unless ``DEMO_LMS`` is on, which production
+forbids.
 
 Its state (key, resource links, gradebook, tokens) lives in its own SQLite file, never in the
 tool's schema.
