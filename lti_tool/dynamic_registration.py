@@ -37,6 +37,7 @@ from .models import Registration, UTCDateTime, utcnow
 from .registrations import RegistrationError, add_platform
 from .urls import launch_url, tool_base_url
 from .vocab import MessageType, Scope
+from .web import forget_registered_origins
 
 log = logging.getLogger(__name__)
 
@@ -688,6 +689,8 @@ def register(params: RegistrationParams, tool: ToolUrls) -> Registration:
         client_id, deployment_id = parse_registration_answer(answer)
         registration = store_registration(link, platform, client_id, deployment_id)
         db.session.commit()
+        # The new platform may embed the tool at once (the CSP of this process).
+        forget_registered_origins()
     except IntegrityError as error:
         # A parallel registration of the same client id got in first.
         release_link(link_id, claimed_at)
