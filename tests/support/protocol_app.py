@@ -60,7 +60,8 @@ def _protocol_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def _protocol_pg_template(pg_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> str:
-    name = "protocol_template"
+    # Every conftest that imports this fixture runs it once: a name of its own each time.
+    name = "protocol_template_" + uuid.uuid4().hex[:8]
     engine = sa.create_engine(pg_cluster.url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))

@@ -24,6 +24,7 @@ from lti_tool.services.platform import (
 from lti_tool.vocab import ActivityProgress, GradingProgress
 from tests.support.platform import (
     COLUMN_MANAGEMENT,
+    GENERIC,
     GRADE_SYNC,
     ILIAS,
     MOODLE,
@@ -320,8 +321,9 @@ def test_score_json_refuses_a_timestamp_without_zone() -> None:
 # --- roster ------------------------------------------------------------------------------------
 
 
-def test_moodle_members_come_from_every_page(make_platform: PlatformFactory) -> None:
-    platform = make_platform(MOODLE, page_size=2)
+@pytest.mark.parametrize("flavour", [MOODLE, GENERIC])
+def test_members_come_from_every_page(make_platform: PlatformFactory, flavour: str) -> None:
+    platform = make_platform(flavour, page_size=2)
     link = platform.add_link("Modul 1")
     people = [platform.person(f"Person{n}", "Test") for n in range(5)]
     for person in people[1:]:
@@ -351,7 +353,7 @@ def test_ilias_has_no_roster(make_platform: PlatformFactory) -> None:
 # --- Deep Linking ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("flavour", [MOODLE, ILIAS])
+@pytest.mark.parametrize("flavour", [MOODLE, ILIAS, GENERIC])
 def test_deep_linking_answer_places_a_graded_link(
     make_platform: PlatformFactory, flavour: str
 ) -> None:
@@ -388,11 +390,11 @@ def test_deep_linking_answer_places_a_graded_link(
     assert url == platform.lineitem_url(placed.line_item_id)
     assert line_item_requests(platform, "POST") == []
     assert cp.send_score(url, score(navigator, 10).to_json(now())) is True
-    if flavour == MOODLE:
+    if flavour == ILIAS:
+        assert platform.result(placed, navigator.sub) == 1.0
+    else:
         item = platform.line_items[placed.line_item_id]
         assert item["resourceId"] == "m1" and item["tag"] == LINEITEM_TAG
-    else:
-        assert platform.result(placed, navigator.sub) == 1.0
 
 
 def test_a_replayed_deep_linking_answer_is_refused(make_platform: PlatformFactory) -> None:

@@ -16,7 +16,8 @@ Mapping from the three old fakes (kept until their users are switched):
   dict); ``register_with(app)``, ``last_launch_form``, ``auth_login_url``, ``auth_token_url``,
   ``key_set_url``, ``tool_*_url`` unchanged; ``requests`` (paths) → ``paths`` (``requests`` now
   lists service requests as (method, path), as AgsPlatform did); ``Course`` → ``add_course()``
-  / ``platform.course``; ``bearer_scopes()`` → ``tokens.bearer_token(platform).scopes``;
+  / ``platform.course``; ``bearer_scopes()`` unchanged; ``requests.count("/jwks")`` →
+  ``jwks_served`` (the generic flavour keeps the paths ``/auth``, ``/token``, ``/jwks``);
   ``read_form``/``submit_form`` → ``browser.read_form``/``browser.submit_form``;
   ``platform_key(name)`` → ``keys.signing_key(name)``.
 - tests/gradebook/ags_platform.py ``AgsPlatform(tool_jwks_url=…)`` →
@@ -35,7 +36,10 @@ Mapping from the three old fakes (kept until their users are switched):
   ``launch(…, deep_linking=True, data=…)``, ``received``, ``dl_errors``, ``nrps_requests``,
   ``token_requests``, ``nrps_url``, ``register_with_tool()`` unchanged; ``context_id`` →
   ``course.id``; ``/dl/return`` → ``dl_return_url``; ``form_of``, ``submit``, ``token_of`` →
-  ``browser.form_of``, ``browser.submit``, ``browser.token_of``.
+  ``browser.form_of``, ``browser.submit``, ``browser.token_of``. Differences: launches carry
+  the AGS claim unless ``grade_sync="off"``; the deployment id is "1" (``deployment_id="7"``
+  restores the old one); the login initiation is a GET redirect, pylti1p3's cookie check page
+  is followed as its script does (:func:`browser.follow_cookie_check`).
 """
 
 from .browser import follow_cookie_check, form_of, read_form, submit, submit_form, token_of

@@ -766,6 +766,12 @@ class Platform:
             self.tool_key_set = key_set
         return list(key_set.get("keys", []))
 
+    def bearer_scopes(self) -> list[str]:
+        """The scopes of the valid access token the current request presents (inside a request
+        context of :attr:`app`); empty without one."""
+        found = tokens.bearer_token(self)
+        return sorted(found.scopes) if found is not None else []
+
     # --- lifecycle -----------------------------------------------------------------------------
 
     def close(self) -> None:
