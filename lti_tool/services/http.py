@@ -258,13 +258,27 @@ def parse_link_header(header: str | None, base_url: str | None = None) -> dict[s
         url, params = match.group(1).strip(), match.group(2)
         if base_url:
             url = urljoin(base_url, url)
-        for param in params.split(";"):
+        for param in _as_utf8(params).split(";"):
             name, _, value = param.partition("=")
             if name.strip().lower() != "rel":
                 continue
-            for rel in value.strip().strip('"').split():
-                links.setdefault(rel.lower(), url)
+            for rel in value.strip().strip(_REL_QUOTES).split():
+                links.setdefault(rel.strip(_REL_QUOTES).lower(), url)
     return links
+
+
+#: Quotes around a ``rel`` value: RFC 8288's, and the typographic ones Moodle's line item and
+#: result containers write (``rel=“next”``, mod/lti/service/gradebookservices/classes/local/
+#: resources/lineitems.php and results.php).
+_REL_QUOTES = '"“”'
+
+
+def _as_utf8(value: str) -> str:
+    """http.client reads header bytes as latin-1: PHP's UTF-8 quotes arrive as ``â\\x80\\x9c``."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
 
 
 def next_page_url(link_header: str | None, base_url: str) -> str | None:

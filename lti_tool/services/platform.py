@@ -65,7 +65,9 @@ class Score:
             body["scoreGiven"] = float(self.score_given)
             body["scoreMaximum"] = float(self.score_maximum or DEFAULT_SCORE_MAXIMUM)
         if timestamp is not None:
-            # Timezone-aware: Moodle and ILIAS read a bare timestamp as server-local time.
+            if timestamp.utcoffset() is None:
+                # Moodle and ILIAS read a bare timestamp as their server's local time (§6).
+                raise ValueError("Der Zeitstempel eines Scores braucht eine Zeitzone.")
             body["timestamp"] = timestamp.isoformat()
         return body
 
@@ -90,6 +92,7 @@ class CoursePlatform:
         self.context_pk = context.id
         self.registration_pk = registration.id
         self._create_refused = registration.line_item_create_refused
+        self._product_family = registration.product_family
         self._nrps_url = context.nrps_url
         self._ags = AgsClient(
             _snapshot(registration), context.ags_scopes, context.ags_lineitems_url
@@ -161,6 +164,12 @@ class CoursePlatform:
             )
         if self._create_refused is not None:
             raise self._no_column(self._create_refused)
+        if _is_ilias(self._product_family):
+            # ILIAS knows one line item per LTI object, the link's own (lti-notes §3): 8/9
+            # answer a POST to the container with 405, the later variant stores the item apart
+            # from the object and refuses its scores with 404 (components/ILIAS/LTIConsumer/
+            # classes/class.ilLTIConsumerGradeServiceScores.php checkToolMatchesObject).
+            raise self._no_column(None)
         try:
             item = ags.create_line_item(
                 label=label,
@@ -190,9 +199,10 @@ class CoursePlatform:
             )
 
     @staticmethod
-    def _no_column(status: int) -> ServiceError:
+    def _no_column(status: int | None) -> ServiceError:
+        answer = f" (Antwort {status})" if status is not None else ""
         return ServiceError(
-            f"Die Plattform legt keine Bewertungsspalten für Werkzeuge an (Antwort {status}), "
+            f"Die Plattform legt keine Bewertungsspalten für Werkzeuge an{answer}, "
             "und der Link dieses Moduls hat keine eigene Spalte. Platzieren Sie das Modul per "
             "Deep Linking oder als eigenen Link mit Bewertung im Kurs.",
             status=status,
@@ -232,6 +242,11 @@ class CoursePlatform:
         if not self._nrps_url:
             raise ServiceError("Die Plattform bietet keine Teilnehmerliste an.", retryable=False)
         return fetch_members(self._ags.registration, self._nrps_url)
+
+
+def _is_ilias(product_family: str | None) -> bool:
+    # The presets say "ilias"; ILIAS' own configuration says "ilias.de" (lti-notes §3).
+    return (product_family or "").lower().split(".")[0] == "ilias"
 
 
 def deep_linking_answer(launch: LaunchContext, items: Sequence[ResourceLinkItem]) -> str:
