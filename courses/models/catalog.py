@@ -1,6 +1,4 @@
-"""The domain's data: the imported catalogue (modules, units, unit versions), modules placed in
-an LMS course, and each Navigator's progress. Quizzes, submissions, grading and the gradebook
-outbox live in their own modules next to this one."""
+"""The imported catalogue: modules, their units and each unit's versioned content."""
 
 from __future__ import annotations
 
@@ -12,7 +10,7 @@ from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lti_tool.extensions import db
-from lti_tool.models import LtiContext, LtiResourceLink, LtiUser, UTCDateTime, utcnow
+from lti_tool.models import UTCDateTime, utcnow
 
 
 class ModuleKind(StrEnum):
@@ -99,76 +97,3 @@ class UnitVersion(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     unit: Mapped[CatalogUnit] = relationship(back_populates="versions")
-
-
-class CourseModule(db.Model):  # type: ignore[name-defined]
-    """A catalogue module placed in an LMS course (by Deep Linking, a resource link's custom
-    parameter, or the demo default). Assigned to every Navigator of the course unless limited."""
-
-    __tablename__ = "course_module"
-    __table_args__ = (UniqueConstraint("context_pk", "module_pk"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    context_pk: Mapped[int] = mapped_column(ForeignKey("lti_context.id", ondelete="CASCADE"))
-    module_pk: Mapped[int] = mapped_column(ForeignKey("catalog_module.id", ondelete="CASCADE"))
-    resource_link_pk: Mapped[int | None] = mapped_column(
-        ForeignKey("lti_resource_link.id", ondelete="SET NULL")
-    )
-    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    limited_to_members: Mapped[bool] = mapped_column(default=False)
-    """When True, only the Navigatoren in ``course_module_member`` have it assigned."""
-    lineitem_url: Mapped[str | None] = mapped_column(String(1024))
-    """The AGS line item this module's scores go to (see the gradebook sync)."""
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    context: Mapped[LtiContext] = relationship()
-    module: Mapped[CatalogModule] = relationship()
-    resource_link: Mapped[LtiResourceLink | None] = relationship()
-
-
-class CourseModuleMember(db.Model):  # type: ignore[name-defined]
-    """A Navigator a limited :class:`CourseModule` is assigned to."""
-
-    __tablename__ = "course_module_member"
-
-    course_module_pk: Mapped[int] = mapped_column(
-        ForeignKey("course_module.id", ondelete="CASCADE"), primary_key=True
-    )
-    user_pk: Mapped[int] = mapped_column(
-        ForeignKey("lti_user.id", ondelete="CASCADE"), primary_key=True
-    )
-
-
-class UnitState(StrEnum):
-    """Where a Navigator stands in a unit."""
-
-    NOT_STARTED = "not_started"
-    IN_PROGRESS = "in_progress"
-    DONE = "done"
-    SUBMITTED = "submitted"
-    GRADED = "graded"
-    RETURNED = "returned"
-
-
-class UnitProgress(db.Model):  # type: ignore[name-defined]
-    """A Navigator's state in one unit within one LMS course. No row means not started."""
-
-    __tablename__ = "unit_progress"
-    __table_args__ = (UniqueConstraint("user_pk", "context_pk", "unit_pk"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_pk: Mapped[int] = mapped_column(ForeignKey("lti_user.id", ondelete="CASCADE"), index=True)
-    context_pk: Mapped[int] = mapped_column(
-        ForeignKey("lti_context.id", ondelete="CASCADE"), index=True
-    )
-    unit_pk: Mapped[int] = mapped_column(ForeignKey("catalog_unit.id", ondelete="CASCADE"))
-    unit_version_pk: Mapped[int] = mapped_column(ForeignKey("unit_version.id"))
-    """The content version the Navigator last worked on."""
-    state: Mapped[str] = mapped_column(String(20), default=UnitState.IN_PROGRESS.value)
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    user: Mapped[LtiUser] = relationship()
-    unit: Mapped[CatalogUnit] = relationship()
-    unit_version: Mapped[UnitVersion] = relationship()
