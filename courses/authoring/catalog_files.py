@@ -14,8 +14,8 @@ from typing import Any
 import yaml
 from marshmallow import Schema, ValidationError
 
-from .catalog_schemas import ModuleSchema, QuizSchema, RubricSchema
-from .models import UnitKind
+from courses.models import UnitKind
+
 from .rendering import (
     InternalLink,
     LinkResolver,
@@ -25,9 +25,10 @@ from .rendering import (
     render_markdown,
     unit_path,
 )
+from .schemas import ModuleSchema, QuizSchema, RubricSchema
 
 #: Where the catalogue lives unless ``CATALOG_PATH`` says otherwise.
-DEFAULT_CATALOG_PATH = Path(__file__).resolve().parent / "catalog"
+DEFAULT_CATALOG_PATH = Path(__file__).resolve().parent.parent / "catalog"
 MODULE_FILE = "module.yaml"
 MARKDOWN_SUFFIXES = (".md",)
 YAML_SUFFIXES = (".yaml", ".yml")

@@ -12,11 +12,11 @@ from pathlib import Path
 
 from sqlalchemy import select, text
 
+from courses.models import CatalogModule, CatalogUnit, UnitVersion
 from lti_tool.extensions import db
 from lti_tool.models import utcnow
 
-from .catalog import Catalog, ModuleSpec, Problem, UnitSpec, load_catalog
-from .models import CatalogModule, CatalogUnit, UnitVersion
+from .catalog_files import Catalog, ModuleSpec, Problem, UnitSpec, load_catalog
 
 #: Serialises concurrent imports on PostgreSQL (e.g. two containers starting at once).
 _ADVISORY_LOCK_KEY = 0x4C6F7473656E  # "Lotsen"

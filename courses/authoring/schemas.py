@@ -11,7 +11,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from .models import ModuleKind, UnitKind
+from courses.models import ModuleKind, UnitKind
 
 #: Module, unit, question, option and criterion ids: lower-case letters, digits, hyphens.
 ID_PATTERN = r"[a-z0-9]+(?:-[a-z0-9]+)*"

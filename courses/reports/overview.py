@@ -1,6 +1,6 @@
 """The Lotse's progress overview of one course: Navigatoren × modules with percent and status,
-counts per status, a summary per municipality, a distribution chart drawn here as inline SVG, and
-the CSV and JSON exports.
+counts per status, a summary per municipality and the distribution the chart draws (the chart,
+CSV and JSON are :mod:`.chart`, :mod:`.csv_export` and :mod:`.schema`).
 
 Works with a constant number of SQL queries whatever the number of Navigatoren: the course's
 modules with their units, the Navigatoren with their municipality, the limited assignments, and
@@ -12,34 +12,30 @@ sorted by progress; rows are alphabetical.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
-from markupsafe import Markup
-from marshmallow import Schema, fields
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload
 
+from courses.models import (
+    CatalogModule,
+    CatalogUnit,
+    CourseModule,
+    CourseModuleMember,
+    UnitProgress,
+)
+from courses.models import UnitState as US
+from courses.services.municipalities import by_key
+from courses.services.progress import COMPLETE_STATES, MODULE_STATUS_LABELS, ModuleStatus
+from courses.services.roster import NO_MUNICIPALITY, active_navigators, sort_key
 from lti_tool.extensions import db
-from lti_tool.models import LtiContext, LtiUser, utcnow
-from lti_tool.vocab import ToolRole
+from lti_tool.models import LtiContext, utcnow
 
-from .models import CatalogModule, CatalogUnit, CourseModule, CourseModuleMember, UnitProgress
-from .models import UnitState as US
-from .municipalities import NavigatorMunicipality, by_ags
-from .progress import COMPLETE_STATES, MODULE_STATUS_LABELS, ModuleStatus
-from .roster import CourseMembership, MembershipStatus, display_name, sort_key
-
-BERLIN = ZoneInfo("Europe/Berlin")
-NO_MUNICIPALITY = "ohne"
-"""Filter value for Navigatoren without a municipality."""
 OVERDUE = "ueberfaellig"
 NOT_LAUNCHED = "nicht-gestartet"
 """Filter values besides the module statuses."""
@@ -102,7 +98,7 @@ class NavigatorRow:
     name: str | None
     started: bool
     """Launched the tool in this course at least once."""
-    municipality_ags: str | None
+    municipality_key: str | None
     municipality_name: str | None
     kreis: str | None
     cells: list[Cell]
@@ -110,7 +106,7 @@ class NavigatorRow:
 
 @dataclass(frozen=True)
 class MunicipalitySummary:
-    ags: str | None
+    municipality_key: str | None
     name: str
     navigators: int
     counts: dict[ModuleStatus, int]
@@ -126,7 +122,7 @@ class Bucket:
 @dataclass(frozen=True)
 class Filters:
     municipality: str | None = None
-    """An AGS, :data:`NO_MUNICIPALITY` or None (all)."""
+    """A municipality key, :data:`NO_MUNICIPALITY` or None (all)."""
     course_module_pk: int | None = None
     state: str | None = None
     """A :class:`ModuleStatus` value, :data:`OVERDUE`, :data:`NOT_LAUNCHED` or None."""
@@ -151,7 +147,7 @@ class Overview:
     not_launched: int = 0
     municipalities: list[MunicipalitySummary] = field(default_factory=list)
     all_municipalities: list[tuple[str, str]] = field(default_factory=list)
-    """(AGS, name) of every municipality in the course, for the filter."""
+    """(municipality key, name) of every municipality in the course, for the filter."""
     distribution: list[Bucket] = field(default_factory=list)
 
 
@@ -171,32 +167,6 @@ def _modules(context: LtiContext) -> list[tuple[CourseModule, int]]:
         .order_by(CatalogModule.kind, CatalogModule.position, CatalogModule.title)
     ).unique()
     return [(cm, len(cm.module.active_units)) for cm in placed]
-
-
-def _navigators(context: LtiContext) -> list[Any]:
-    return list(
-        db.session.execute(
-            select(
-                CourseMembership.user_pk,
-                LtiUser.sub,
-                LtiUser.name,
-                LtiUser.given_name,
-                LtiUser.family_name,
-                CourseMembership.last_launch_at,
-                NavigatorMunicipality.ags,
-                NavigatorMunicipality.name,
-            )
-            .join(LtiUser, LtiUser.id == CourseMembership.user_pk)
-            .outerjoin(
-                NavigatorMunicipality, NavigatorMunicipality.user_pk == CourseMembership.user_pk
-            )
-            .where(
-                CourseMembership.context_pk == context.id,
-                CourseMembership.role == ToolRole.NAVIGATOR.value,
-                CourseMembership.status == MembershipStatus.ACTIVE.value,
-            )
-        ).all()
-    )
 
 
 def _limited_members(course_module_pks: list[int]) -> dict[int, set[int]]:
@@ -266,10 +236,11 @@ def build_overview(context: LtiContext, filters: Filters | None = None) -> Overv
     ]
     members = _limited_members([cm.id for cm, _u in placed if cm.limited_to_members])
     counts = _unit_counts(context, [cm.module_pk for cm, _u in placed])
-    navigators = _navigators(context)
+    navigators = active_navigators(context)
 
     rows: list[NavigatorRow] = []
-    for user_pk, sub, name, given, family, last_launch, ags, municipality_name in navigators:
+    for navigator in navigators:
+        user_pk, key = navigator.user_pk, navigator.municipality_key
         cells = []
         for cm, total in placed:
             assigned = not cm.limited_to_members or user_pk in members[cm.id]
@@ -287,16 +258,16 @@ def build_overview(context: LtiContext, filters: Filters | None = None) -> Overv
             )
             percent = min(complete, total) * 100 // total if total else 0
             cells.append(Cell(cm.id, True, status, percent, overdue))
-        municipality = by_ags(ags) if ags else None
+        municipality = by_key(key) if key else None
         rows.append(
             NavigatorRow(
                 user_pk=user_pk,
-                sub=sub,
-                name=display_name(name, given, family),
-                started=last_launch is not None,
-                municipality_ags=ags,
+                sub=navigator.sub,
+                name=navigator.name,
+                started=navigator.started,
+                municipality_key=key,
                 municipality_name=(
-                    municipality.display_name if municipality else municipality_name
+                    municipality.display_name if municipality else navigator.municipality_name
                 ),
                 kreis=municipality.kreis if municipality else None,
                 cells=cells,
@@ -304,7 +275,7 @@ def build_overview(context: LtiContext, filters: Filters | None = None) -> Overv
         )
     rows.sort(key=lambda r: sort_key(r.name, r.sub))
     all_municipalities = sorted(
-        {(r.municipality_ags, r.municipality_name or "") for r in rows if r.municipality_ags},
+        {(r.municipality_key, r.municipality_name or "") for r in rows if r.municipality_key},
         key=lambda m: m[1].casefold(),
     )
 
@@ -316,11 +287,11 @@ def build_overview(context: LtiContext, filters: Filters | None = None) -> Overv
         return [c for c in row.cells if c.course_module_pk in visible_pks]
 
     def keep(row: NavigatorRow) -> bool:
-        if filters.municipality == NO_MUNICIPALITY and row.municipality_ags is not None:
+        if filters.municipality == NO_MUNICIPALITY and row.municipality_key is not None:
             return False
         if (
             filters.municipality not in (None, NO_MUNICIPALITY)
-            and row.municipality_ags != filters.municipality
+            and row.municipality_key != filters.municipality
         ):
             return False
         if filters.state is None:
@@ -348,7 +319,7 @@ def build_overview(context: LtiContext, filters: Filters | None = None) -> Overv
     buckets = [0] * len(BUCKETS)
     by_municipality: dict[str | None, list[NavigatorRow]] = defaultdict(list)
     for row in shown:
-        by_municipality[row.municipality_ags].append(row)
+        by_municipality[row.municipality_key].append(row)
         if not row.started:
             overview.not_launched += 1
         for cell in row.cells:
@@ -360,13 +331,13 @@ def build_overview(context: LtiContext, filters: Filters | None = None) -> Overv
     overview.counts = {status: status_counts.get(status, 0) for status in ModuleStatus}
     overview.distribution = [Bucket(BUCKETS[i][0], n) for i, n in enumerate(buckets)]
     summaries = []
-    for ags, group in by_municipality.items():
+    for key, group in by_municipality.items():
         group_counts: Counter[ModuleStatus] = Counter(
             c.status for r in group for c in r.cells if c.assigned and c.status is not None
         )
         summaries.append(
             MunicipalitySummary(
-                ags=ags,
+                municipality_key=key,
                 name=group[0].municipality_name or _("ohne Gemeinde"),
                 navigators=len(group),
                 counts={status: group_counts.get(status, 0) for status in ModuleStatus},
@@ -374,216 +345,7 @@ def build_overview(context: LtiContext, filters: Filters | None = None) -> Overv
             )
         )
     # Alphabetical, "ohne Gemeinde" last: never ordered by progress.
-    overview.municipalities = sorted(summaries, key=lambda s: (s.ags is None, s.name.casefold()))
+    overview.municipalities = sorted(
+        summaries, key=lambda s: (s.municipality_key is None, s.name.casefold())
+    )
     return overview
-
-
-# --- chart ---------------------------------------------------------------------------------
-
-
-def distribution_svg(buckets: list[Bucket], *, title: str, description: str) -> Markup:
-    """A horizontal bar chart of ``buckets`` as inline SVG (no script, no external resource).
-    The page shows the same numbers as a table next to it."""
-    width, label_w, bar_max, row_h, top = 560, 90, 380, 34, 8
-    height = top * 2 + row_h * len(buckets)
-    highest = max((b.count for b in buckets), default=0) or 1
-    parts = [
-        Markup(
-            '<svg class="lotse-chart" xmlns="http://www.w3.org/2000/svg" role="img" '
-            'viewBox="0 0 {w} {h}" width="100%" preserveAspectRatio="xMinYMin meet" '
-            'aria-labelledby="chart-title chart-desc" focusable="false">'
-        ).format(w=width, h=height),
-        Markup('<title id="chart-title">{}</title>').format(title),
-        Markup('<desc id="chart-desc">{}</desc>').format(description),
-    ]
-    for index, bucket in enumerate(buckets):
-        y = top + index * row_h
-        length = round(bar_max * bucket.count / highest)
-        parts.append(
-            Markup(
-                '<g class="lotse-chart-row">'
-                '<text x="{lx}" y="{ty}" text-anchor="end" class="lotse-chart-label">{label}</text>'
-                '<rect x="{bx}" y="{by}" width="{bw}" height="{bh}" class="lotse-chart-bar b{i}"/>'
-                '<text x="{vx}" y="{ty}" class="lotse-chart-value">{count}</text>'
-                "</g>"
-            ).format(
-                lx=label_w - 8,
-                ty=y + row_h / 2 + 5,
-                label=bucket.label,
-                bx=label_w,
-                by=y + 4,
-                bw=max(length, 1 if bucket.count else 0),
-                bh=row_h - 8,
-                i=index,
-                vx=label_w + length + 6,
-                count=bucket.count,
-            )
-        )
-    parts.append(Markup("</svg>"))
-    return Markup("").join(parts)
-
-
-# --- CSV -----------------------------------------------------------------------------------
-
-CSV_HEADERS = [
-    lazy_gettext("Name"),
-    lazy_gettext("Kennung im LMS"),
-    lazy_gettext("Gemeinde"),
-    lazy_gettext("Gemeindeschlüssel"),
-    lazy_gettext("Landkreis"),
-    lazy_gettext("Im Werkzeug gestartet"),
-    lazy_gettext("Modul"),
-    lazy_gettext("Modul-ID"),
-    lazy_gettext("Zugewiesen"),
-    lazy_gettext("Status"),
-    lazy_gettext("Fortschritt in %"),
-    lazy_gettext("Fällig am"),
-    lazy_gettext("Überfällig"),
-]
-
-
-def _day(value: datetime | None) -> str:
-    return value.astimezone(BERLIN).strftime("%d.%m.%Y") if value else ""
-
-
-def _cell_text(value: Any) -> str:
-    text = "" if value is None else str(value)
-    # Excel runs cells that start with these as formulas (CSV injection): make them text.
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        text = "'" + text
-    return text
-
-
-def overview_csv(overview: Overview) -> bytes:
-    """The overview as CSV for German Excel: UTF-8 with BOM, ``;``, CRLF, German headers, one
-    row per Navigator and module (a Navigator without modules gets one row)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow([str(h) for h in CSV_HEADERS])
-    yes, no = _("ja"), _("nein")
-    columns = {c.course_module_pk: c for c in overview.modules}
-    for row in overview.rows:
-        person = [
-            row.name or "",
-            row.sub,
-            row.municipality_name or "",
-            row.municipality_ags or "",
-            row.kreis or "",
-            yes if row.started else no,
-        ]
-        if not row.cells:
-            writer.writerow([_cell_text(v) for v in person + [""] * 7])
-            continue
-        for cell in row.cells:
-            column = columns[cell.course_module_pk]
-            writer.writerow(
-                [
-                    _cell_text(v)
-                    for v in [
-                        *person,
-                        column.title,
-                        column.slug,
-                        yes if cell.assigned else no,
-                        cell.status_label,
-                        cell.percent if cell.assigned else "",
-                        _day(column.due_at),
-                        (yes if cell.overdue else no) if cell.assigned else "",
-                    ]
-                ]
-            )
-    return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
-
-
-# --- JSON ----------------------------------------------------------------------------------
-
-
-class _ModuleSchema(Schema):
-    course_module_id = fields.Integer(attribute="course_module_pk")
-    module_id = fields.String(attribute="slug")
-    title = fields.String()
-    kind = fields.String()
-    due_at = fields.AwareDateTime(allow_none=True)
-    limited_to_members = fields.Boolean(attribute="limited")
-    units = fields.Integer(attribute="unit_count")
-
-
-class _CellSchema(Schema):
-    course_module_id = fields.Integer(attribute="course_module_pk")
-    assigned = fields.Boolean()
-    status = fields.Function(lambda c: c.status.value if c.status else None)
-    status_label = fields.String()
-    percent = fields.Function(lambda c: c.percent if c.assigned else None)
-    overdue = fields.Boolean()
-
-
-class _MunicipalityRefSchema(Schema):
-    ags = fields.String(attribute="municipality_ags")
-    name = fields.String(attribute="municipality_name")
-    kreis = fields.String()
-
-
-class _NavigatorSchema(Schema):
-    user_id = fields.Integer(attribute="user_pk")
-    sub = fields.String()
-    name = fields.String(allow_none=True)
-    started = fields.Boolean()
-    municipality = fields.Function(
-        lambda r: _MunicipalityRefSchema().dump(r) if r.municipality_ags else None
-    )
-    modules = fields.List(fields.Nested(_CellSchema), attribute="cells")
-
-
-class _SummarySchema(Schema):
-    ags = fields.String(allow_none=True)
-    name = fields.String()
-    navigators = fields.Integer()
-    counts = fields.Function(lambda s: {k.value: v for k, v in s.counts.items()})
-    overdue = fields.Integer()
-
-
-class _BucketSchema(Schema):
-    label = fields.String()
-    count = fields.Integer()
-
-
-class OverviewSchema(Schema):
-    """Dump schema of ``GET /api/lotse/uebersicht`` (Lotse of the course only).
-
-    Fields:
-        ``course``: ``{context_id, title}`` of the LMS course;
-        ``generated_at``: ISO-8601 with time zone;
-        ``filters``: ``{municipality, course_module_id, state}`` as applied (null: all);
-        ``modules``: the visible course modules — ``course_module_id``, ``module_id`` (catalogue
-        slug), ``title``, ``kind`` (basiswissen/best-practice), ``due_at``, ``limited_to_members``,
-        ``units``;
-        ``navigators``: alphabetical, never by progress — ``user_id``, ``sub`` (the platform's
-        pseudonym), ``name`` (null when withheld), ``started`` (launched in this course),
-        ``municipality`` (``{ags, name, kreis}`` or null), ``modules``: one cell per visible
-        module — ``course_module_id``, ``assigned``, ``status`` (not_started, in_progress,
-        returned, pending_review, completed; null when not assigned), ``status_label``,
-        ``percent`` (0–100, null when not assigned), ``overdue``;
-        ``counts``: cells per status; ``overdue``, ``not_launched``, ``total_navigators``;
-        ``municipalities``: per municipality ``{ags, name, navigators, counts, overdue}``,
-        alphabetical;
-        ``distribution``: ``[{label, count}]`` of the percent buckets.
-    """
-
-    course = fields.Function(
-        lambda o: {"context_id": o.context.context_id, "title": o.context.title}
-    )
-    generated_at = fields.AwareDateTime()
-    filters = fields.Function(
-        lambda o: {
-            "municipality": o.filters.municipality,
-            "course_module_id": o.filters.course_module_pk,
-            "state": o.filters.state,
-        }
-    )
-    modules = fields.List(fields.Nested(_ModuleSchema))
-    navigators = fields.List(fields.Nested(_NavigatorSchema), attribute="rows")
-    counts = fields.Function(lambda o: {k.value: v for k, v in o.counts.items()})
-    overdue = fields.Integer()
-    not_launched = fields.Integer()
-    total_navigators = fields.Integer()
-    municipalities = fields.List(fields.Nested(_SummarySchema))
-    distribution = fields.List(fields.Nested(_BucketSchema))

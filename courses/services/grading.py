@@ -4,7 +4,7 @@ A decision is either "bewertet" (graded) or "zur Überarbeitung zurückgegeben" 
 to change). The total is always computed here from the points per criterion; a total sent by the
 browser is never read. Every decision is kept as a :class:`GradingDecision` row (the history);
 the newest one is what the Navigator sees. Deciding updates the submission's state and the unit's
-progress and announces the change (:func:`courses.events.progress_changed`) in the same
+progress and queues the new score (:func:`courses.services.progress.queue_score`) in the same
 transaction, so the gradebook outbox row is committed with it or not at all.
 """
 
@@ -15,29 +15,31 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from enum import StrEnum
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
-from sqlalchemy import JSON, Float, ForeignKey, String, Text, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import select
 
-from lti_tool.extensions import db
-from lti_tool.models import LtiContext, LtiUser, UTCDateTime, utcnow
-
-from . import events
-from .models import CatalogModule, CatalogUnit, CourseModule, UnitState, UnitVersion
-from .municipalities import NavigatorMunicipality
-from .progress import set_unit_state
-from .roster import display_name
-from .submissions import (
-    CriterionReview,
-    Review,
+from courses.models import (
+    CatalogModule,
+    CatalogUnit,
+    CourseModule,
+    Decision,
+    GradingDecision,
+    NavigatorMunicipality,
     Submission,
     SubmissionFile,
     SubmissionState,
-    register_review_lookup,
+    UnitState,
+    UnitVersion,
 )
+from lti_tool.extensions import db
+from lti_tool.models import LtiContext, LtiUser, utcnow
+
+from .errors import Invalid, Locked
+from .progress import queue_score, set_unit_state
+from .roster import NO_MUNICIPALITY, Person, select_people
+from .submissions import Criterion, criteria_of
 
 log = logging.getLogger(__name__)
 
@@ -46,87 +48,13 @@ POINT_STEP = Decimal("0.5")
 MAX_FEEDBACK_LENGTH = 20_000
 
 
-class Decision(StrEnum):
-    GRADED = "graded"
-    RETURNED = "returned"
-
-
-DECISION_LABELS = {
-    Decision.GRADED: lazy_gettext("bewertet"),
-    Decision.RETURNED: lazy_gettext("zur Überarbeitung zurückgegeben"),
-}
-
 #: The submission states a Lotse can decide on: submitted, and graded (to correct a grade).
 DECIDABLE_STATES = frozenset({SubmissionState.SUBMITTED, SubmissionState.GRADED})
-
-
-class GradingDecision(db.Model):  # type: ignore[name-defined]
-    """One decision of a Lotse on a submission. Never changed; a new decision adds a row."""
-
-    __tablename__ = "grading_decision"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    submission_pk: Mapped[int] = mapped_column(
-        ForeignKey("submission.id", ondelete="CASCADE"), index=True
-    )
-    lotse_pk: Mapped[int | None] = mapped_column(ForeignKey("lti_user.id", ondelete="SET NULL"))
-    """The Lotse who decided (kept as None if that account is deleted)."""
-    unit_version_pk: Mapped[int] = mapped_column(ForeignKey("unit_version.id"))
-    """The rubric version the points refer to."""
-    decision: Mapped[str] = mapped_column(String(20))
-    """``graded`` or ``returned``."""
-    points: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
-    """Points per rubric criterion id."""
-    total: Mapped[float | None] = mapped_column(Float)
-    """Sum of ``points``, computed on the server; None when no criterion was scored."""
-    max_total: Mapped[float] = mapped_column(Float)
-    feedback: Mapped[str] = mapped_column(Text, default="")
-    revision_notes: Mapped[str] = mapped_column(Text, default="")
-    """What to change, for a returned submission."""
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    lotse: Mapped[LtiUser | None] = relationship()
-    unit_version: Mapped[UnitVersion] = relationship()
-
-    @property
-    def decision_label(self) -> str:
-        return str(DECISION_LABELS[Decision(self.decision)])
-
-
-@dataclass(frozen=True)
-class Criterion:
-    id: str
-    title: str
-    description: str
-    max_points: int
-
-
-def criteria_of(version: UnitVersion) -> list[Criterion]:
-    """The rubric criteria of an assignment's version."""
-    rubric = version.rubric or {}
-    return [
-        Criterion(
-            id=str(c["id"]),
-            title=str(c.get("title") or c["id"]),
-            description=str(c.get("description") or ""),
-            max_points=int(c.get("points") or 0),
-        )
-        for c in rubric.get("criteria") or []
-        if isinstance(c, dict) and c.get("id") is not None
-    ]
 
 
 def pass_points(version: UnitVersion) -> int | None:
     value = (version.rubric or {}).get("pass_points")
     return int(value) if isinstance(value, int) else None
-
-
-class GradingInvalid(ValueError):
-    """The grading form has errors: ``errors`` maps field names to German messages."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -142,7 +70,7 @@ POINTS_FIELD = "punkte-{}"
 
 def parse_form(form: Mapping[str, str], criteria: list[Criterion]) -> GradingInput:
     """Read the grading form. Only the points per criterion, the decision and the texts are
-    read: any total the browser sends is ignored. Raises :class:`GradingInvalid`."""
+    read: any total the browser sends is ignored. Raises :class:`Invalid` (field -> message)."""
     errors: dict[str, str] = {}
     raw_decision = (form.get("entscheidung") or "").strip()
     decision = {"bewertet": Decision.GRADED, "zurueckgegeben": Decision.RETURNED}.get(raw_decision)
@@ -179,7 +107,7 @@ def parse_form(form: Mapping[str, str], criteria: list[Criterion]) -> GradingInp
     if decision is Decision.RETURNED and not revision_notes:
         errors["ueberarbeitung"] = _("Bitte schreiben Sie, was überarbeitet werden soll.")
     if errors or decision is None:
-        raise GradingInvalid(errors)
+        raise Invalid(errors)
     return GradingInput(decision, points, feedback, revision_notes)
 
 
@@ -194,18 +122,15 @@ def course_module_of(submission: Submission) -> CourseModule | None:
     ).first()
 
 
-class NotDecidable(Exception):
-    """The submission is a draft or waits for the Navigator's revision."""
-
-
 def decide(submission: Submission, lotse: LtiUser, data: GradingInput) -> GradingDecision:
-    """Store a decision; update the submission, the unit progress and announce the change.
-    Flushes; the caller commits."""
+    """Store a decision; update the submission and the unit progress and queue the score.
+    Flushes; the caller commits. Raises :class:`Locked` for a draft or a submission waiting for
+    the Navigator's revision."""
     if SubmissionState(submission.state) not in DECIDABLE_STATES:
-        raise NotDecidable(submission.state)
+        raise Locked(submission.state)
     course_module = course_module_of(submission)
     if course_module is None:
-        raise NotDecidable("module not placed")
+        raise Locked("module not placed")
     version = submission.unit_version
     criteria = criteria_of(version)
     # The total is the sum of the rubric points, computed here and nowhere else.
@@ -235,7 +160,7 @@ def decide(submission: Submission, lotse: LtiUser, data: GradingInput) -> Gradin
     )
     if not changed:
         # A corrected grade: the unit state stays "graded" but the score changed.
-        events.progress_changed(submission.user_pk, course_module.id)
+        queue_score(submission.user_pk, course_module)
     log.info(
         "grading decision: submission=%s decision=%s lotse=%s row=%s",
         submission.id,
@@ -254,38 +179,6 @@ def decisions_of(submission: Submission) -> list[GradingDecision]:
             .where(GradingDecision.submission_pk == submission.id)
             .order_by(GradingDecision.created_at.desc(), GradingDecision.id.desc())
         )
-    )
-
-
-def latest_decision(submission: Submission) -> GradingDecision | None:
-    """The newest decision on ``submission`` (what the Navigator sees), or None."""
-    return db.session.scalars(
-        select(GradingDecision)
-        .where(GradingDecision.submission_pk == submission.id)
-        .order_by(GradingDecision.created_at.desc(), GradingDecision.id.desc())
-        .limit(1)
-    ).first()
-
-
-def review(submission: Submission) -> Review | None:
-    """The latest decision as the :class:`courses.submissions.Review` the Navigator views and the
-    gradebook read; only for a graded or returned submission."""
-    if submission.state not in (SubmissionState.GRADED, SubmissionState.RETURNED):
-        return None
-    decision = latest_decision(submission)
-    if decision is None:
-        return None
-    criteria = criteria_of(decision.unit_version)
-    comment = "\n\n".join(t for t in (decision.feedback, decision.revision_notes) if t) or None
-    return Review(
-        points=decision.total,
-        max_points=decision.max_total,
-        comment=comment,
-        criteria=[
-            CriterionReview(c.title, decision.points.get(c.id), float(c.max_points))
-            for c in criteria
-        ],
-        reviewed_at=decision.created_at,
     )
 
 
@@ -339,21 +232,16 @@ def queue(
 ) -> list[QueueEntry]:
     """Submissions of the course, oldest submission first (one query)."""
     query = (
-        select(
+        select_people(
+            Submission.user_pk,
             Submission.id,
             Submission.user_pk,
-            LtiUser.name,
-            LtiUser.given_name,
-            LtiUser.family_name,
-            LtiUser.sub,
-            NavigatorMunicipality.name,
             CatalogModule.title,
             CourseModule.id,
             CatalogUnit.title,
             Submission.state,
             Submission.submitted_at,
         )
-        .join(LtiUser, LtiUser.id == Submission.user_pk)
         .join(CatalogUnit, CatalogUnit.id == Submission.unit_pk)
         .join(CatalogModule, CatalogModule.id == CatalogUnit.module_pk)
         .join(
@@ -361,7 +249,6 @@ def queue(
             (CourseModule.module_pk == CatalogModule.id)
             & (CourseModule.context_pk == Submission.context_pk),
         )
-        .outerjoin(NavigatorMunicipality, NavigatorMunicipality.user_pk == Submission.user_pk)
         .where(
             Submission.context_pk == context.id,
             Submission.state.in_(
@@ -372,25 +259,28 @@ def queue(
     )
     if course_module_pk is not None:
         query = query.where(CourseModule.id == course_module_pk)
-    if municipality == "ohne":
-        query = query.where(NavigatorMunicipality.ags.is_(None))
+    if municipality == NO_MUNICIPALITY:
+        query = query.where(NavigatorMunicipality.municipality_key.is_(None))
     elif municipality:
-        query = query.where(NavigatorMunicipality.ags == municipality)
-    return [
-        QueueEntry(
-            submission_pk=r[0],
-            user_pk=r[1],
-            name=display_name(r[2], r[3], r[4]),
-            sub=r[5],
-            municipality=r[6],
-            module_title=r[7],
-            course_module_pk=r[8],
-            unit_title=r[9],
-            state=r[10],
-            submitted_at=r[11],
+        query = query.where(NavigatorMunicipality.municipality_key == municipality)
+    entries = []
+    for r in db.session.execute(query):
+        person = Person.from_columns(r)
+        entries.append(
+            QueueEntry(
+                submission_pk=r[0],
+                user_pk=r[1],
+                name=person.name,
+                sub=person.sub,
+                municipality=person.municipality_name,
+                module_title=r[2],
+                course_module_pk=r[3],
+                unit_title=r[4],
+                state=r[5],
+                submitted_at=r[6],
+            )
         )
-        for r in db.session.execute(query)
-    ]
+    return entries
 
 
 def submission_in(context: LtiContext, submission_pk: int) -> Submission | None:
@@ -420,8 +310,3 @@ def is_inline(content_type: str) -> bool:
 
 def person_label(name: str | None, sub: str) -> str:
     return name or _("Teilnehmer/in %(kennung)s", kennung=sub[:12])
-
-
-def init_app() -> None:
-    """Tell the submissions module where reviews come from (idempotent)."""
-    register_review_lookup(review)

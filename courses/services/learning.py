@@ -1,7 +1,8 @@
 """The Navigator's learning path as services: placing modules in a course on launch, the modules
 assigned to a Navigator, and the actions that move a unit on (open, read, quiz, submission).
 
-Services flush; the view that calls them commits once.
+Services flush; the view that calls them commits once. Whatever a Navigator may not reach is
+:class:`~courses.services.errors.NotFound`, so ids cannot be probed.
 """
 
 from __future__ import annotations
@@ -9,39 +10,35 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from flask import abort, current_app
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import exists, or_, select
+from sqlalchemy import Select, exists, or_, select
 from werkzeug.datastructures import FileStorage
 
-from lti_tool.extensions import db, insert_if_missing
-from lti_tool.models import Launch, LtiContext, LtiResourceLink, utcnow
-from lti_tool.vocab import MessageType
-
-from . import events
-from .models import (
+from courses.models import (
     CatalogModule,
     CatalogUnit,
     CourseModule,
     CourseModuleMember,
+    QuizAttempt,
+    Submission,
+    SubmissionFile,
+    SubmissionState,
     UnitKind,
     UnitState,
     UnitVersion,
 )
-from .progress import current_version, set_unit_state, unit_state
-from .quizzes import (
-    QuizAttempt,
-    QuizResult,
-    attempts_of,
-    counted_attempt,
-    load_quiz,
-    record_attempt,
-)
+from lti_tool.extensions import db, insert_if_missing
+from lti_tool.models import Launch, LtiContext, LtiResourceLink, utcnow
+from lti_tool.vocab import MessageType
+
+from .errors import Locked, NotFound
+from .progress import current_version, queue_score, set_unit_state, unit_state
+from .quizzes import QuizResult, attempts_of, counted_attempt, load_quiz, record_attempt
+from .roles import is_lotse
 from .submissions import (
-    Submission,
-    SubmissionFile,
-    SubmissionState,
     UploadRefused,
     accept_uploads,
     chosen_files,
@@ -123,7 +120,7 @@ def place_modules(launch: Launch) -> CourseModule | None:
 # --- What a Navigator may see ---------------------------------------------------------------------
 
 
-def _assigned_query(user_pk: int, context_pk: int):  # type: ignore[no-untyped-def]
+def _assigned_query(user_pk: int, context_pk: int) -> Select[Any]:
     member = exists().where(
         CourseModuleMember.course_module_pk == CourseModule.id,
         CourseModuleMember.user_pk == user_pk,
@@ -152,6 +149,7 @@ def assigned_course_modules(user_pk: int, context_pk: int) -> list[CourseModule]
 
 
 def is_assigned(user_pk: int, course_module: CourseModule) -> bool:
+    """Whether ``course_module`` is assigned to the Navigator."""
     return (
         db.session.scalars(
             _assigned_query(user_pk, course_module.context_pk).where(
@@ -163,25 +161,26 @@ def is_assigned(user_pk: int, course_module: CourseModule) -> bool:
 
 
 def assigned_course_module(launch: Launch, slug: str) -> CourseModule:
-    """The course module of ``slug`` if it is assigned to the launching Navigator, else 404."""
+    """The course module of ``slug`` if it is assigned to the launching Navigator, else
+    :class:`NotFound`."""
     if launch.context_pk is None:
-        abort(404)
+        raise NotFound("launch without a course")
     placed = db.session.scalars(
         _assigned_query(launch.user_id, launch.context_pk).where(CatalogModule.slug == slug)
     ).first()
     if placed is None:
-        abort(404)
+        raise NotFound("module not assigned")
     return placed
 
 
 def unit_of(course_module: CourseModule, unit_slug: str) -> tuple[CatalogUnit, UnitVersion]:
-    """An active unit of the module and its current content version, else 404."""
+    """An active unit of the module and its current content version, else :class:`NotFound`."""
     unit = next((u for u in course_module.module.active_units if u.slug == unit_slug), None)
     if unit is None:
-        abort(404)
+        raise NotFound("no such unit")
     version = current_version(unit)
     if version is None:
-        abort(404)
+        raise NotFound("unit without content")
     return unit, version
 
 
@@ -216,7 +215,7 @@ def open_unit(user_pk: int, course_module: CourseModule, version: UnitVersion) -
 def mark_read(user_pk: int, course_module: CourseModule, version: UnitVersion) -> None:
     """The Navigator confirms a reading as read."""
     if version.unit.kind != UnitKind.READING:
-        abort(404)
+        raise NotFound("not a reading")
     set_unit_state(
         user_pk=user_pk, course_module=course_module, version=version, state=UnitState.DONE
     )
@@ -235,9 +234,9 @@ def take_quiz(
     user_pk: int, course_module: CourseModule, version: UnitVersion, answers: dict[str, list[str]]
 ) -> QuizOutcome:
     """Score and store an attempt; the unit is done while the counted attempt passes.
-    Raises :class:`marshmallow.ValidationError` for answers that do not fit the quiz."""
+    Raises :class:`~courses.services.errors.Invalid` for answers that do not fit the quiz."""
     if version.unit.kind != UnitKind.QUIZ:
-        abort(404)
+        raise NotFound("not a quiz")
     attempt, result = record_attempt(
         user_pk=user_pk, context_pk=course_module.context_pk, version=version, answers=answers
     )
@@ -250,9 +249,9 @@ def take_quiz(
     )
     if not changed:
         # The unit stays done (or in progress), but the counted attempt may have changed, and a
-        # quiz-only module is graded with it: announce it like any change (an unchanged score is
+        # quiz-only module is graded with it: queue it like any change (an unchanged score is
         # not queued again).
-        events.progress_changed(user_pk, course_module.id)
+        queue_score(user_pk, course_module)
     log.info(
         "quiz attempt: user=%s unit=%s attempt=%s percent=%.0f",
         user_pk,
@@ -261,10 +260,6 @@ def take_quiz(
         attempt.percent,
     )
     return QuizOutcome(attempt, result, counted, state)
-
-
-class SubmissionLocked(Exception):
-    """The submission is submitted or graded and cannot be changed."""
 
 
 @dataclass
@@ -307,12 +302,13 @@ def save_submission(
     """Save the text answer first, then the files; submit if asked and possible.
 
     A refused file never costs the text: the text is saved as a draft, no file of the request is
-    stored, and ``problems`` says why. Raises :class:`SubmissionLocked` when not editable."""
+    stored, and ``problems`` says why. Raises :class:`~courses.services.errors.Locked` when the
+    submission is submitted or graded."""
     if version.unit.kind != UnitKind.ASSIGNMENT:
-        abort(404)
+        raise NotFound("not an assignment")
     submission = _submission_for(user_pk, course_module.context_pk, version)
     if not submission.editable:
-        raise SubmissionLocked
+        raise Locked("submission not editable")
     submission.text = text
     submission.unit_version_pk = version.id
     submission.updated_at = utcnow()
@@ -354,13 +350,13 @@ def save_submission(
 
 
 def delete_submission_file(submission: Submission, file_id: int) -> Path:
-    """Remove one file of an editable submission (404 when it is not one of its files). Returns
-    the path to delete after the commit."""
+    """Remove one file of an editable submission (:class:`NotFound` when it is not one of its
+    files, :class:`Locked` when it is handed in). Returns the path to delete after the commit."""
     stored = next((f for f in submission.files if f.id == file_id), None)
     if stored is None:
-        abort(404)
+        raise NotFound("no such file")
     if not submission.editable:
-        raise SubmissionLocked
+        raise Locked("submission not editable")
     log.info("file removed: submission=%s file=%s", submission.id, file_id)
     return remove_file(stored)
 
@@ -368,15 +364,15 @@ def delete_submission_file(submission: Submission, file_id: int) -> Path:
 def downloadable_file(launch: Launch, file_id: int) -> SubmissionFile:
     """A file the launching user may download: their own in this course, or — for a Lotse — one
     handed in in this course (a draft is the Navigator's alone until it is submitted). Anything
-    else is 404, so ids cannot be probed."""
+    else is :class:`NotFound`, so ids cannot be probed."""
     stored = db.session.get(SubmissionFile, file_id)
     if stored is None or launch.context_pk is None:
-        abort(404)
+        raise NotFound("no such file")
     submission = stored.submission
     if submission.context_pk != launch.context_pk:
-        abort(404)
+        raise NotFound("file of another course")
     if submission.user_pk != launch.user_id and (
-        not launch.is_lotse or submission.state == SubmissionState.DRAFT
+        submission.state == SubmissionState.DRAFT or not is_lotse(launch)
     ):
-        abort(404)
+        raise NotFound("file of another person")
     return stored

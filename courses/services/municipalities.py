@@ -1,5 +1,5 @@
-"""Each Navigator's municipality: the official list of Saxon Gemeinden, the stored assignment,
-and the page where a Navigator chooses it once (``/gemeinde``).
+"""Each Navigator's municipality: the official list of Saxon Gemeinden and the stored assignment
+(the page where a Navigator chooses it once is :mod:`courses.web.municipality`).
 
 Where the assignment comes from, strongest first: a Lotse's correction, the LMS's custom parameter
 ``gemeinde`` (MUNICIPALITY_CUSTOM_PARAM) when it matches the list, the Navigator's own choice. A
@@ -14,31 +14,22 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
-from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, redirect, render_template, request, url_for
-from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
-from sqlalchemy import ForeignKey, String, select
-from sqlalchemy.orm import Mapped, mapped_column
+from flask import current_app
+from sqlalchemy import select
 
-from lti_tool.errors import LaunchError
+from courses.models import MunicipalitySource, NavigatorMunicipality
 from lti_tool.extensions import db
-from lti_tool.models import Launch, UTCDateTime, utcnow
-from lti_tool.sessions import TOKEN_FIELD, current_launch, issue_token, launch_required
-from lti_tool.vocab import ToolRole
-
-from .roster import effective_role
+from lti_tool.models import Launch, utcnow
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LIST_PATH = Path(__file__).parent / "data" / "gemeinden_sachsen.csv"
+DEFAULT_LIST_PATH = Path(__file__).resolve().parent.parent / "data" / "gemeinden_sachsen.csv"
 
-#: Kreise of Saxony by the first five digits of the AGS (used when a list has no Kreis column).
+#: Kreise of Saxony by the first five digits of the municipality key (for a list without Kreise).
 KREISE = {
     "14511": "Kreisfreie Stadt Chemnitz",
     "14521": "Erzgebirgskreis",
@@ -90,8 +81,8 @@ class MunicipalityListError(ValueError):
 class Municipality:
     """A Gemeinde of the official list."""
 
-    ags: str
-    """Amtlicher Gemeindeschlüssel, eight digits, e.g. ``14628310``."""
+    key: str
+    """The Amtlicher Gemeindeschlüssel (AGS), eight digits, e.g. ``14628310``."""
     name: str
     """Official spelling, e.g. ``Rathen, Kurort``."""
     kreis: str
@@ -128,7 +119,7 @@ def _decode(data: bytes) -> str:
         return data.decode("cp1252")
 
 
-def _ags_of(raw: str) -> str | None:
+def _key_of(raw: str) -> str | None:
     digits = re.sub(r"\D", "", raw)
     if len(digits) == 12:  # Amtlicher Regionalschlüssel: Land, RB, Kreis, Verband, Gemeinde
         digits = digits[:5] + digits[9:]
@@ -166,12 +157,12 @@ def parse_list(data: bytes) -> list[Municipality]:
     for row in rows[1:]:
         if len(row) <= max(key_col, name_col):
             continue
-        ags = _ags_of(row[key_col])
+        key = _key_of(row[key_col])
         name = row[name_col].strip()
-        if ags is None or not name or ags in found:
+        if key is None or not name or key in found:
             continue
         kreis = row[kreis_col].strip() if kreis_col is not None and len(row) > kreis_col else ""
-        found[ags] = Municipality(ags=ags, name=name, kreis=kreis or KREISE.get(ags[:5], ""))
+        found[key] = Municipality(key=key, name=name, kreis=kreis or KREISE.get(key[:5], ""))
     if not found:
         raise MunicipalityListError("Die Gemeindeliste enthält keine sächsische Gemeinde.")
     return sorted(found.values(), key=lambda m: (_fold(m.display_name), m.kreis))
@@ -187,8 +178,9 @@ def official_list() -> tuple[Municipality, ...]:
     return _load(str(current_app.config.get("MUNICIPALITY_LIST_PATH") or DEFAULT_LIST_PATH))
 
 
-def by_ags(ags: str) -> Municipality | None:
-    return next((m for m in official_list() if m.ags == ags), None)
+def by_key(key: str) -> Municipality | None:
+    """The Gemeinde of the official list with this key."""
+    return next((m for m in official_list() if m.key == key), None)
 
 
 def match(value: Any) -> Municipality | None:
@@ -196,9 +188,9 @@ def match(value: Any) -> Municipality | None:
     official name or its display name. Case and spacing do not matter."""
     if not isinstance(value, str) or not value.strip():
         return None
-    ags = _ags_of(value) if re.fullmatch(r"[\d\s]+", value.strip()) else None
-    if ags:
-        return by_ags(ags)
+    key = _key_of(value) if re.fullmatch(r"[\d\s]+", value.strip()) else None
+    if key:
+        return by_key(key)
     wanted = _fold(value)
     by_label = [m for m in official_list() if _fold(m.label) == wanted]
     if len(by_label) == 1:
@@ -217,12 +209,6 @@ def search(value: str, limit: int = 12) -> list[Municipality]:
     return [m for m in official_list() if wanted in _fold(m.label)][:limit]
 
 
-class MunicipalitySource(StrEnum):
-    LOTSE = "lotse"
-    LMS = "lms"
-    NAVIGATOR = "navigator"
-
-
 #: A source may replace an assignment of the same or a weaker source only.
 _STRENGTH = {
     MunicipalitySource.NAVIGATOR: 0,
@@ -231,28 +217,8 @@ _STRENGTH = {
 }
 
 
-class NavigatorMunicipality(db.Model):  # type: ignore[name-defined]
-    """The municipality a Navigator works for (one per person and platform account)."""
-
-    __tablename__ = "navigator_municipality"
-
-    user_pk: Mapped[int] = mapped_column(
-        ForeignKey("lti_user.id", ondelete="CASCADE"), primary_key=True
-    )
-    ags: Mapped[str] = mapped_column(String(8), index=True)
-    """Amtlicher Gemeindeschlüssel."""
-    name: Mapped[str] = mapped_column(String(200))
-    """Official name when assigned, so a later list without the Gemeinde still shows it."""
-    source: Mapped[str] = mapped_column(String(12))
-    """Who assigned it: ``lotse``, ``lms`` or ``navigator``."""
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_by_pk: Mapped[int | None] = mapped_column(
-        ForeignKey("lti_user.id", ondelete="SET NULL")
-    )
-    """The Lotse who corrected it, if a Lotse did."""
-
-
 def assignment_of(user_pk: int) -> NavigatorMunicipality | None:
+    """The Navigator's stored municipality, if any."""
     return db.session.get(NavigatorMunicipality, user_pk)
 
 
@@ -281,13 +247,21 @@ def _assign(
     if row is None:
         row = NavigatorMunicipality(user_pk=user_pk)
         db.session.add(row)
-    if (row.ags, row.source) != (municipality.ags, source.value) or row.name != municipality.name:
-        row.ags = municipality.ags
+    if (row.municipality_key, row.source) != (
+        municipality.key,
+        source.value,
+    ) or row.name != municipality.name:
+        row.municipality_key = municipality.key
         row.name = municipality.name
         row.source = source.value
         row.updated_at = utcnow()
         row.updated_by_pk = by_user_pk
-        log.info("municipality assigned: user=%s ags=%s source=%s", user_pk, row.ags, source.value)
+        log.info(
+            "municipality assigned: user=%s key=%s source=%s",
+            user_pk,
+            row.municipality_key,
+            source.value,
+        )
     return row
 
 
@@ -331,54 +305,3 @@ def apply_from_launch(launch: Launch) -> NavigatorMunicipality | None:
 def needs_choice(launch: Launch) -> bool:
     """True when this Navigator has no municipality yet (the Navigator views link to /gemeinde)."""
     return apply_from_launch(launch) is None
-
-
-bp = Blueprint("municipality", __name__, template_folder="templates")
-
-
-@bp.route("/gemeinde", methods=["GET", "POST"])
-@launch_required()
-def choose() -> ResponseReturnValue:
-    """A Navigator chooses their municipality once from the official list."""
-    launch = current_launch()
-    if effective_role(launch) is not ToolRole.NAVIGATOR:
-        raise LaunchError("forbidden", "nur für Digital-Navigatoren")
-    current = apply_from_launch(launch)
-    error = None
-    candidates: list[Municipality] = []
-    value = ""
-    if request.method == "POST" and current is None:
-        value = (request.form.get("gemeinde") or "").strip()
-        chosen = by_ags(request.form.get("ags", "")) if request.form.get("ags") else match(value)
-        if chosen is not None:
-            assign(launch.user_id, chosen, MunicipalitySource.NAVIGATOR)
-            db.session.commit()
-            values: dict[str, Any] = {TOKEN_FIELD: issue_token(launch)}
-            return redirect(url_for("courses.home", **values), code=303)
-        candidates = search(value)
-        error = (
-            _("Bitte wählen Sie Ihre Gemeinde aus den Vorschlägen.")
-            if candidates
-            else _("Diese Gemeinde steht nicht in der Liste der sächsischen Gemeinden.")
-        )
-    db.session.commit()
-    status = 422 if error else 200
-    return (
-        render_template(
-            "lotse/gemeinde.html",
-            current=current,
-            current_municipality=by_ags(current.ags) if current else None,
-            municipalities=official_list(),
-            candidates=candidates,
-            error=error,
-            value=value,
-            token=issue_token(launch),
-            token_name=TOKEN_FIELD,
-        ),
-        status,
-    )
-
-
-def init_app(app: Flask) -> None:
-    app.config.setdefault("MUNICIPALITY_LIST_PATH", str(DEFAULT_LIST_PATH))
-    app.register_blueprint(bp)

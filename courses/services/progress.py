@@ -39,7 +39,7 @@ first row that applies:
 With assignments the gradebook gets the Lotse's judgement (the quizzes are a self-check), as soon
 as it is there: a Navigator may hand in the assignment before confirming every reading, and the
 Lotse's grade must not wait for that (the module status on the pages still says "in
-Bearbeitung"). A graded submission whose points the grading module does not report gives
+Bearbeitung"). A graded submission whose review carries no points gives
 ``score_given`` None.
 """
 
@@ -53,12 +53,21 @@ from enum import StrEnum
 from flask_babel import lazy_gettext
 from sqlalchemy import select
 
+from courses.gradebook.outbox import enqueue_score
+from courses.gradebook.score import ScoreState
+from courses.models import (
+    CatalogUnit,
+    CourseModule,
+    GradebookOutbox,
+    UnitKind,
+    UnitProgress,
+    UnitState,
+    UnitVersion,
+)
 from lti_tool.extensions import db, insert_if_missing
 from lti_tool.models import LtiUser, utcnow
 from lti_tool.vocab import ActivityProgress, GradingProgress
 
-from . import events
-from .models import CatalogUnit, CourseModule, UnitKind, UnitProgress, UnitState, UnitVersion
 from .quizzes import attempts_of, counted_attempt, load_quiz
 from .submissions import review_of, submission_of
 
@@ -212,8 +221,8 @@ def unit_state(user_pk: int, context_pk: int, unit: CatalogUnit) -> UnitState:
 def set_unit_state(
     *, user_pk: int, course_module: CourseModule, version: UnitVersion, state: UnitState
 ) -> bool:
-    """Record ``state`` for the unit of ``version``; flushes and, if the state changed, announces
-    it with :func:`events.progress_changed` (before the caller commits). Returns whether it
+    """Record ``state`` for the unit of ``version``; flushes and, if the state changed, queues the
+    new score for the LMS (:func:`queue_score`, before the caller commits). Returns whether it
     changed."""
     context_pk = course_module.context_pk
     row = _progress_row(user_pk, context_pk, version.unit_pk)
@@ -241,7 +250,7 @@ def set_unit_state(
         version.unit_pk,
         state.value,
     )
-    events.progress_changed(user_pk, course_module.id)
+    queue_score(user_pk, course_module)
     return True
 
 
@@ -253,16 +262,6 @@ def _progress_row(user_pk: int, context_pk: int, unit_pk: int) -> UnitProgress |
             UnitProgress.unit_pk == unit_pk,
         )
     ).first()
-
-
-@dataclass(frozen=True)
-class ScoreState:
-    """What the gradebook sync sends for one Navigator and course module (AGS Score)."""
-
-    activity_progress: ActivityProgress
-    grading_progress: GradingProgress
-    score_given: float | None = None
-    score_maximum: float | None = None
 
 
 def rubric_maximum(version: UnitVersion) -> float:
@@ -328,3 +327,51 @@ def _final_score(
             percents.append(counted.percent if counted else 0.0)
         return round(sum(percents) / len(percents), 2), 100.0
     return 100.0, 100.0
+
+
+# --- the gradebook -------------------------------------------------------------------------------
+
+
+def queue_score(
+    user_pk: int, course_module: CourseModule, *, force: bool = False
+) -> GradebookOutbox | None:
+    """Queue the Navigator's current score in ``course_module`` for the LMS, in the transaction of
+    the change that moved it (the outbox row is committed with the change or not at all). An
+    unchanged score is not queued again unless ``force``. Flushes."""
+    user = db.session.get(LtiUser, user_pk)
+    if user is None:
+        return None
+    log.debug("score queued: user=%s course_module=%s", user_pk, course_module.id)
+    # The score is computed by the outbox once it holds the row's lock (see enqueue_score).
+    return enqueue_score(
+        user_pk, course_module.id, lambda: score_state(user, course_module), force=force
+    )
+
+
+def resync_course(context_pk: int) -> int:
+    """Queue the current state of every Navigator × placed module of an LMS course again, with a
+    new timestamp. Navigatoren are those with progress in the module or an outbox row for it.
+    Returns how many scores were queued. Flushes."""
+    count = 0
+    modules = db.session.scalars(
+        select(CourseModule).where(CourseModule.context_pk == context_pk).order_by(CourseModule.id)
+    ).all()
+    for course_module in modules:
+        unit_pks = [unit.id for unit in course_module.module.units]
+        users = set(
+            db.session.scalars(
+                select(UnitProgress.user_pk).where(
+                    UnitProgress.context_pk == context_pk, UnitProgress.unit_pk.in_(unit_pks)
+                )
+            )
+        ) | set(
+            db.session.scalars(
+                select(GradebookOutbox.user_pk).where(
+                    GradebookOutbox.course_module_pk == course_module.id
+                )
+            )
+        )
+        for user_pk in sorted(users):
+            if queue_score(user_pk, course_module, force=True) is not None:
+                count += 1
+    return count

@@ -10,47 +10,20 @@ time limit and no limit on attempts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from marshmallow import ValidationError
-from sqlalchemy import JSON, ForeignKey, Integer, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import select
 
+from courses.models import QuizAttempt, UnitVersion
 from lti_tool.extensions import db
-from lti_tool.models import UTCDateTime, utcnow
+from lti_tool.models import utcnow
 
-from .models import UnitVersion
+from .errors import Invalid
 
 SINGLE = "single"
 MULTIPLE = "multiple"
 TRUEFALSE = "truefalse"
-
-
-class QuizAttempt(db.Model):  # type: ignore[name-defined]
-    """One submitted attempt of a Navigator at a quiz, scored by the server."""
-
-    __tablename__ = "quiz_attempt"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_pk: Mapped[int] = mapped_column(ForeignKey("lti_user.id", ondelete="CASCADE"), index=True)
-    context_pk: Mapped[int] = mapped_column(ForeignKey("lti_context.id", ondelete="CASCADE"))
-    unit_pk: Mapped[int] = mapped_column(ForeignKey("catalog_unit.id", ondelete="CASCADE"))
-    unit_version_pk: Mapped[int] = mapped_column(ForeignKey("unit_version.id"))
-    """The quiz version answered; versions never change, so the attempt can be re-scored."""
-    answers: Mapped[dict[str, list[str]]] = mapped_column(JSON)
-    """Chosen option ids per question id, exactly as checked against the quiz."""
-    correct_count: Mapped[int] = mapped_column(Integer)
-    question_count: Mapped[int] = mapped_column(Integer)
-    passed: Mapped[bool] = mapped_column(default=False)
-    """Whether this attempt reached the quiz's pass_percent."""
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    @property
-    def percent(self) -> float:
-        """Score in percent (0–100)."""
-        return 100.0 * self.correct_count / self.question_count if self.question_count else 0.0
 
 
 @dataclass(frozen=True)
@@ -147,8 +120,8 @@ def public_questions(quiz: Quiz) -> list[dict[str, Any]]:
 
 
 def check_answers(quiz: Quiz, answers: dict[str, list[str]]) -> dict[str, list[str]]:
-    """Return the answers cleaned (each question once, options in quiz order) or raise a
-    :class:`ValidationError` with German messages under ``answers.<question id>``."""
+    """Return the answers cleaned (each question once, options in quiz order) or raise
+    :class:`Invalid` with German messages under ``answers.<question id>``."""
     errors: dict[str, list[str]] = {}
     cleaned: dict[str, list[str]] = {}
     for question_id in answers:
@@ -166,7 +139,7 @@ def check_answers(quiz: Quiz, answers: dict[str, list[str]]) -> dict[str, list[s
         else:
             cleaned[question.id] = [o.id for o in question.options if o.id in chosen]
     if errors:
-        raise ValidationError({"answers": errors})
+        raise Invalid({"answers": errors})
     return cleaned
 
 
@@ -201,7 +174,7 @@ def score(quiz: Quiz, answers: dict[str, list[str]]) -> QuizResult:
 def record_attempt(
     *, user_pk: int, context_pk: int, version: UnitVersion, answers: dict[str, list[str]]
 ) -> tuple[QuizAttempt, QuizResult]:
-    """Check and score ``answers``, store the attempt and flush. Raises ValidationError."""
+    """Check and score ``answers``, store the attempt and flush. Raises :class:`Invalid`."""
     quiz = load_quiz(version)
     cleaned = check_answers(quiz, answers)
     result = score(quiz, cleaned)

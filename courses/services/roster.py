@@ -4,223 +4,40 @@ The roster comes from the platform's Names and Role Provisioning Service where i
 (Moodle), refreshed on each Lotse launch and on demand; where it does not (ILIAS, lti-notes §3) the
 roster is everyone who launched. NRPS members who never launched are "noch nicht gestartet".
 
-ILIAS's "always learner" sends instructors as learners, so the Lotse role can also be granted:
-per person (``flask courses lotse grant --platform NAME --sub SUB``) or, for a deployment the tool
-admin trusts, by the custom parameter ``lotsen_rolle=lotse``. :func:`effective_role` applies both;
-every Lotse guard uses it.
+A member's role is the one :mod:`courses.services.roles` gives their newest launch (grants
+applied), or for an NRPS member who never launched, their LTI roles plus a personal grant.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, and_, func, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Select, and_, func, select
 
-from lti_tool.extensions import db
-from lti_tool.models import (
-    Deployment,
-    Launch,
-    LtiContext,
-    LtiUser,
-    Registration,
-    UTCDateTime,
-    utcnow,
+from courses.models import (
+    CourseMembership,
+    MembershipSource,
+    MembershipStatus,
+    NavigatorMunicipality,
+    RosterSync,
 )
+from lti_tool.extensions import db
+from lti_tool.models import Launch, LtiContext, LtiUser, utcnow
 from lti_tool.nrps import Member, fetch_members
 from lti_tool.services import ServiceError
-from lti_tool.vocab import ToolRole, tool_role_for
+
+from .municipalities import apply_from_customs
+from .roles import ToolRole, role_of, rules_for, tool_role_for
 
 log = logging.getLogger(__name__)
 
-#: Custom parameter that makes a launch a Lotse launch on a trusted deployment.
-LOTSE_CUSTOM_PARAM = "lotsen_rolle"
-LOTSE_CUSTOM_VALUE = "lotse"
-
-
-class MembershipSource(StrEnum):
-    NRPS = "nrps"
-    LAUNCH = "launch"
-
-
-class MembershipStatus(StrEnum):
-    ACTIVE = "active"
-    INACTIVE = "inactive"
-
-
-class CourseMembership(db.Model):  # type: ignore[name-defined]
-    """A person in an LMS course as the tool knows them: from NRPS or from their launches."""
-
-    __tablename__ = "course_membership"
-    __table_args__ = (UniqueConstraint("context_pk", "user_pk"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    context_pk: Mapped[int] = mapped_column(
-        ForeignKey("lti_context.id", ondelete="CASCADE"), index=True
-    )
-    user_pk: Mapped[int] = mapped_column(ForeignKey("lti_user.id", ondelete="CASCADE"), index=True)
-    role: Mapped[str] = mapped_column(String(20))
-    """``lotse`` or ``navigator`` (grants applied)."""
-    source: Mapped[str] = mapped_column(String(10))
-    """``nrps`` once the platform listed them, else ``launch``."""
-    status: Mapped[str] = mapped_column(String(10), default=MembershipStatus.ACTIVE.value)
-    """``inactive`` when NRPS says so or no longer lists them."""
-    lti_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
-    """The LIS roles the platform reported last (NRPS or launch)."""
-    first_launch_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_launch_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    """None: listed by NRPS but never launched ("noch nicht gestartet")."""
-    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    """When NRPS last listed them."""
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class RosterSync(db.Model):  # type: ignore[name-defined]
-    """The state of a course's roster refresh."""
-
-    __tablename__ = "roster_sync"
-
-    context_pk: Mapped[int] = mapped_column(
-        ForeignKey("lti_context.id", ondelete="CASCADE"), primary_key=True
-    )
-    last_launch_id: Mapped[str | None] = mapped_column(String(32))
-    """The Lotse launch that refreshed last: each launch refreshes once."""
-    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    """The last successful NRPS read."""
-    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    error: Mapped[str | None] = mapped_column(String(500))
-    """Technical reason of the last failure (status and platform text, never personal data)."""
-    error_status: Mapped[int | None] = mapped_column()
-    """HTTP status of the last failure (None: no answer)."""
-
-    @property
-    def failing(self) -> bool:
-        """The last attempt failed (no success since)."""
-        return self.failed_at is not None and (
-            self.synced_at is None or self.failed_at > self.synced_at
-        )
-
-
-class LotseGrant(db.Model):  # type: ignore[name-defined]
-    """A person (registration, sub) who is a Lotse whatever roles the platform sends."""
-
-    __tablename__ = "lotse_grant"
-    __table_args__ = (UniqueConstraint("registration_id", "sub"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id", ondelete="CASCADE"))
-    sub: Mapped[str] = mapped_column(String(255))
-    note: Mapped[str | None] = mapped_column(String(255))
-    """What the admin wants to remember (no names needed: the sub is enough)."""
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class LotseRoleDeployment(db.Model):  # type: ignore[name-defined]
-    """A deployment on which the custom parameter ``lotsen_rolle=lotse`` makes a Lotse."""
-
-    __tablename__ = "lotse_role_deployment"
-
-    deployment_pk: Mapped[int] = mapped_column(
-        ForeignKey("deployment.id", ondelete="CASCADE"), primary_key=True
-    )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-# --- roles ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _RoleRules:
-    granted_subs: frozenset[str]
-    trusted_deployments: frozenset[int]
-
-
-def _rules(registration_id: int) -> _RoleRules:
-    """The grants of a registration (two small queries; not cached, so a grant or revocation
-    applies to the very next request)."""
-    subs = db.session.scalars(
-        select(LotseGrant.sub).where(LotseGrant.registration_id == registration_id)
-    )
-    deployments = db.session.scalars(
-        select(LotseRoleDeployment.deployment_pk)
-        .join(Deployment, Deployment.id == LotseRoleDeployment.deployment_pk)
-        .where(Deployment.registration_id == registration_id)
-    )
-    return _RoleRules(frozenset(subs), frozenset(deployments))
-
-
-def _role(
-    platform_role: str,
-    sub: str,
-    custom: dict[str, Any] | None,
-    deployment_pk: int | None,
-    rules: _RoleRules,
-) -> ToolRole:
-    if platform_role == ToolRole.LOTSE or sub in rules.granted_subs:
-        return ToolRole.LOTSE
-    value = (custom or {}).get(LOTSE_CUSTOM_PARAM)
-    if (
-        deployment_pk in rules.trusted_deployments
-        and isinstance(value, str)
-        and value.strip().lower() == LOTSE_CUSTOM_VALUE
-    ):
-        return ToolRole.LOTSE
-    return ToolRole.NAVIGATOR
-
-
-def effective_role(launch: Launch) -> ToolRole:
-    """The launch's role in this tool: the platform's, raised to Lotse by a grant for this
-    (registration, sub) or by ``lotsen_rolle=lotse`` on a trusted deployment."""
-    return _role(
-        launch.role,
-        launch.user.sub,
-        launch.custom,
-        launch.deployment_pk,
-        _rules(launch.registration_id),
-    )
-
-
-def is_lotse(launch: Launch) -> bool:
-    return effective_role(launch) is ToolRole.LOTSE
-
-
-# --- grants (CLI) --------------------------------------------------------------------------
-
-
-def grant(registration: Registration, sub: str, note: str | None = None) -> tuple[LotseGrant, bool]:
-    """Grant the Lotse role to (registration, sub); returns the row and whether it is new."""
-    row = db.session.scalars(
-        select(LotseGrant).where(
-            LotseGrant.registration_id == registration.id, LotseGrant.sub == sub
-        )
-    ).first()
-    if row is not None:
-        if note:
-            row.note = note
-        return row, False
-    row = LotseGrant(registration_id=registration.id, sub=sub, note=note)
-    db.session.add(row)
-    db.session.flush()
-    return row, True
-
-
-def revoke(registration: Registration, sub: str) -> bool:
-    row = db.session.scalars(
-        select(LotseGrant).where(
-            LotseGrant.registration_id == registration.id, LotseGrant.sub == sub
-        )
-    ).first()
-    if row is None:
-        return False
-    db.session.delete(row)
-    db.session.flush()
-    return True
+#: Filter value (in URLs) for Navigatoren without a municipality.
+NO_MUNICIPALITY = "ohne"
 
 
 # --- roster --------------------------------------------------------------------------------
@@ -243,7 +60,6 @@ def record_launchers(context: LtiContext) -> int:
         select(
             Launch.user_id,
             LtiUser.sub,
-            Launch.role,
             Launch.lti_roles,
             Launch.custom,
             Launch.deployment_pk,
@@ -256,7 +72,7 @@ def record_launchers(context: LtiContext) -> int:
     ).all()
     if not rows:
         return 0
-    rules = _rules(context.registration_id)
+    rules = rules_for(context.registration_id)
     existing = {
         m.user_pk: m
         for m in db.session.scalars(
@@ -266,11 +82,11 @@ def record_launchers(context: LtiContext) -> int:
     changed = 0
     seen: set[int] = set()
     customs: dict[int, dict[str, Any] | None] = {}
-    for user_pk, sub, role, lti_roles, custom, deployment_pk, first, last in rows:
+    for user_pk, sub, lti_roles, custom, deployment_pk, first, last in rows:
         if user_pk in seen:  # two launches in the same instant
             continue
         seen.add(user_pk)
-        tool_role = _role(role, sub, custom, deployment_pk, rules).value
+        tool_role = role_of(lti_roles or [], sub, custom, deployment_pk, rules).value
         member = existing.get(user_pk)
         if (
             tool_role == ToolRole.NAVIGATOR
@@ -305,8 +121,6 @@ def record_launchers(context: LtiContext) -> int:
     if customs:
         # The municipality the LMS sends (custom parameter), for the Lotse's overview even when
         # the Navigator has not opened a page that applies it yet.
-        from .municipalities import apply_from_customs
-
         apply_from_customs(customs)
     db.session.flush()
     return changed
@@ -351,7 +165,7 @@ def apply_members(context: LtiContext, members: list[Member]) -> int:
             if value is not None:
                 setattr(user, attribute, value)
     db.session.flush()
-    rules = _rules(context.registration_id)
+    rules = rules_for(context.registration_id)
     existing = {
         m.user_pk: m
         for m in db.session.scalars(
@@ -472,7 +286,47 @@ def refresh_once_per_launch(context: LtiContext, launch: Launch) -> RefreshResul
 
 
 def last_sync(context: LtiContext) -> RosterSync | None:
+    """The state of the course's last roster refresh, if there was one."""
     return db.session.get(RosterSync, context.id)
+
+
+#: A person's columns: their user row and their municipality (see :func:`select_people`).
+PERSON_COLUMNS = (
+    LtiUser.sub,
+    LtiUser.name,
+    LtiUser.given_name,
+    LtiUser.family_name,
+    NavigatorMunicipality.municipality_key,
+    NavigatorMunicipality.name,
+    NavigatorMunicipality.source,
+)
+
+
+def select_people(user_pk: Any, *columns: Any) -> Select[Any]:
+    """``SELECT *columns, *PERSON_COLUMNS`` joined to the person whose pk is in ``user_pk`` and
+    (outer) to their municipality: the one query shape of every list of people in a course."""
+    return (
+        select(*columns, *PERSON_COLUMNS)
+        .join(LtiUser, LtiUser.id == user_pk)
+        .outerjoin(NavigatorMunicipality, NavigatorMunicipality.user_pk == user_pk)
+    )
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who a row of :func:`select_people` is about: sub, shared name, municipality."""
+
+    sub: str
+    name: str | None
+    municipality_key: str | None
+    municipality_name: str | None
+    municipality_source: str | None
+
+    @classmethod
+    def from_columns(cls, columns: Sequence[Any]) -> Person:
+        """From the :data:`PERSON_COLUMNS` at the end of a row."""
+        sub, name, given, family, key, municipality, source = columns[-len(PERSON_COLUMNS) :]
+        return cls(sub, display_name(name, given, family), key, municipality, source)
 
 
 @dataclass(frozen=True)
@@ -480,59 +334,72 @@ class RosterEntry:
     """A row of the roster page."""
 
     user_pk: int
-    sub: str
-    name: str | None
+    person: Person
     role: str
     source: str
     status: str
-    started: bool
     last_launch_at: datetime | None
-    municipality_ags: str | None
-    municipality_name: str | None
-    municipality_source: str | None
+
+    @property
+    def started(self) -> bool:
+        """Launched the tool in this course at least once."""
+        return self.last_launch_at is not None
+
+    @property
+    def sub(self) -> str:
+        return self.person.sub
+
+    @property
+    def name(self) -> str | None:
+        return self.person.name
+
+    @property
+    def municipality_key(self) -> str | None:
+        return self.person.municipality_key
+
+    @property
+    def municipality_name(self) -> str | None:
+        return self.person.municipality_name
+
+    @property
+    def municipality_source(self) -> str | None:
+        return self.person.municipality_source
 
 
 def roster(context: LtiContext) -> list[RosterEntry]:
     """Everyone in the course, Lotsen first, then by name (never by progress). One query."""
-    from .municipalities import NavigatorMunicipality
-
     rows = db.session.execute(
-        select(
+        select_people(
             CourseMembership.user_pk,
-            LtiUser.sub,
-            LtiUser.name,
-            LtiUser.given_name,
-            LtiUser.family_name,
+            CourseMembership.user_pk,
             CourseMembership.role,
             CourseMembership.source,
             CourseMembership.status,
             CourseMembership.last_launch_at,
-            NavigatorMunicipality.ags,
-            NavigatorMunicipality.name,
-            NavigatorMunicipality.source,
-        )
-        .join(LtiUser, LtiUser.id == CourseMembership.user_pk)
-        .outerjoin(NavigatorMunicipality, NavigatorMunicipality.user_pk == CourseMembership.user_pk)
-        .where(CourseMembership.context_pk == context.id)
+        ).where(CourseMembership.context_pk == context.id)
     ).all()
     entries = [
         RosterEntry(
             user_pk=r[0],
-            sub=r[1],
-            name=display_name(r[2], r[3], r[4]),
-            role=r[5],
-            source=r[6],
-            status=r[7],
-            started=r[8] is not None,
-            last_launch_at=r[8],
-            municipality_ags=r[9],
-            municipality_name=r[10],
-            municipality_source=r[11],
+            person=Person.from_columns(r),
+            role=r[1],
+            source=r[2],
+            status=r[3],
+            last_launch_at=r[4],
         )
         for r in rows
     ]
     entries.sort(key=lambda e: (e.role != ToolRole.LOTSE, sort_key(e.name, e.sub)))
     return entries
+
+
+def active_navigators(context: LtiContext) -> list[RosterEntry]:
+    """The course's active Navigatoren, alphabetical (never by progress)."""
+    return [
+        e
+        for e in roster(context)
+        if e.role == ToolRole.NAVIGATOR and e.status == MembershipStatus.ACTIVE
+    ]
 
 
 def display_name(name: str | None, given: str | None, family: str | None) -> str | None:

@@ -1,4 +1,5 @@
-"""Submissions of practical assignments and their uploaded files.
+"""Submissions of practical assignments: saving the answer, checking and storing uploaded files,
+and the Lotse's review as the Navigator sees it.
 
 One :class:`Submission` per Navigator, course and unit: a text answer plus files, saved as a draft
 and then submitted. Files are checked by their *content* (magic bytes, the entries of a zip-based
@@ -21,7 +22,6 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import IO
 from xml.parsers import expat
@@ -29,14 +29,20 @@ from xml.parsers import expat
 import filetype
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
+from courses.models import (
+    GradingDecision,
+    Submission,
+    SubmissionFile,
+    SubmissionState,
+    UnitVersion,
+)
 from lti_tool.extensions import db
-from lti_tool.models import LtiUser, UTCDateTime, utcnow
+from lti_tool.models import utcnow
 
-from .models import CatalogUnit, UnitVersion
+from .errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -44,74 +50,6 @@ log = logging.getLogger(__name__)
 MAX_TEXT_LENGTH = 100_000
 #: Form fields other than files that a submission request carries, in bytes (the text answer).
 FORM_OVERHEAD_BYTES = 1024 * 1024
-
-
-class SubmissionState(StrEnum):
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    GRADED = "graded"
-    RETURNED = "returned"
-
-
-EDITABLE_STATES = frozenset({SubmissionState.DRAFT, SubmissionState.RETURNED})
-
-
-class Submission(db.Model):  # type: ignore[name-defined]
-    """A Navigator's answer to a practical assignment within one LMS course."""
-
-    __tablename__ = "submission"
-    __table_args__ = (UniqueConstraint("user_pk", "context_pk", "unit_pk"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_pk: Mapped[int] = mapped_column(ForeignKey("lti_user.id", ondelete="CASCADE"))
-    context_pk: Mapped[int] = mapped_column(
-        ForeignKey("lti_context.id", ondelete="CASCADE"), index=True
-    )
-    unit_pk: Mapped[int] = mapped_column(ForeignKey("catalog_unit.id", ondelete="CASCADE"))
-    unit_version_pk: Mapped[int] = mapped_column(ForeignKey("unit_version.id"))
-    """The brief the Navigator answered (the version current at the last save)."""
-    text: Mapped[str] = mapped_column(Text, default="")
-    state: Mapped[str] = mapped_column(String(20), default=SubmissionState.DRAFT.value)
-    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    """When it was last submitted."""
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-
-    user: Mapped[LtiUser] = relationship()
-    unit: Mapped[CatalogUnit] = relationship()
-    unit_version: Mapped[UnitVersion] = relationship()
-    files: Mapped[list[SubmissionFile]] = relationship(
-        back_populates="submission",
-        cascade="all, delete-orphan",
-        order_by="SubmissionFile.id",
-    )
-
-    @property
-    def editable(self) -> bool:
-        """Drafts and returned submissions can be changed; submitted and graded ones cannot."""
-        return self.state in EDITABLE_STATES
-
-
-class SubmissionFile(db.Model):  # type: ignore[name-defined]
-    """A file uploaded with a submission. The bytes live under UPLOAD_FOLDER, never in the DB."""
-
-    __tablename__ = "submission_file"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    submission_pk: Mapped[int] = mapped_column(
-        ForeignKey("submission.id", ondelete="CASCADE"), index=True
-    )
-    original_name: Mapped[str] = mapped_column(String(255))
-    """The uploader's file name, sanitised; used only as the download name."""
-    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
-    """Random token: the file's name on disk."""
-    content_type: Mapped[str] = mapped_column(String(255))
-    """The type found in the content (never the browser's claim)."""
-    size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    submission: Mapped[Submission] = relationship(back_populates="files")
 
 
 # --- What may be uploaded -------------------------------------------------------------------------
@@ -198,7 +136,7 @@ def extension_of(name: str) -> str:
     return ext.lower() if dot and stem else ""
 
 
-class UploadRefused(Exception):
+class UploadRefused(DomainError):
     """One or more uploaded files were refused; ``messages`` say why, in German."""
 
     def __init__(self, messages: list[str]) -> None:
@@ -492,7 +430,7 @@ def submission_of(user_pk: int, context_pk: int, unit_pk: int) -> Submission | N
     ).first()
 
 
-# --- The Lotse's review, provided by the grading module -------------------------------------------
+# --- The Lotse's review -------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -514,15 +452,58 @@ class Review:
     reviewed_at: datetime | None = None
 
 
-ReviewLookup = Callable[[Submission], "Review | None"]
-_review_lookup: list[ReviewLookup] = []
+def latest_decision(submission: Submission) -> GradingDecision | None:
+    """The newest decision on ``submission`` (what the Navigator sees), or None."""
+    return db.session.scalars(
+        select(GradingDecision)
+        .where(GradingDecision.submission_pk == submission.id)
+        .order_by(GradingDecision.created_at.desc(), GradingDecision.id.desc())
+        .limit(1)
+    ).first()
 
 
-def register_review_lookup(lookup: ReviewLookup) -> None:
-    """The grading module tells us how to find a submission's review (one lookup at a time)."""
-    _review_lookup[:] = [lookup]
+@dataclass(frozen=True)
+class Criterion:
+    """One criterion of an assignment's rubric."""
+
+    id: str
+    title: str
+    description: str
+    max_points: int
+
+
+def criteria_of(version: UnitVersion) -> list[Criterion]:
+    """The rubric criteria of an assignment's version."""
+    rubric = version.rubric or {}
+    return [
+        Criterion(
+            id=str(c["id"]),
+            title=str(c.get("title") or c["id"]),
+            description=str(c.get("description") or ""),
+            max_points=int(c.get("points") or 0),
+        )
+        for c in rubric.get("criteria") or []
+        if isinstance(c, dict) and c.get("id") is not None
+    ]
 
 
 def review_of(submission: Submission) -> Review | None:
-    """The Lotse's review of ``submission``, if the grading module knows one."""
-    return _review_lookup[0](submission) if _review_lookup else None
+    """The Lotse's latest decision as the :class:`Review` the Navigator views and the gradebook
+    reads; only for a graded or returned submission."""
+    if submission.state not in (SubmissionState.GRADED, SubmissionState.RETURNED):
+        return None
+    decision = latest_decision(submission)
+    if decision is None:
+        return None
+    criteria = criteria_of(decision.unit_version)
+    comment = "\n\n".join(t for t in (decision.feedback, decision.revision_notes) if t) or None
+    return Review(
+        points=decision.total,
+        max_points=decision.max_total,
+        comment=comment,
+        criteria=[
+            CriterionReview(c.title, decision.points.get(c.id), float(c.max_points))
+            for c in criteria
+        ],
+        reviewed_at=decision.created_at,
+    )
