@@ -2,7 +2,7 @@
 exports, the roster with municipalities, the assignment settings of each module, and grading.
 
 Every view is guarded by :func:`lotse_required`: a valid launch token, the Lotse role (as
-:func:`courses.roster.effective_role` decides) and a course. A view only ever works on the
+:func:`courses.services.roles.effective_role` decides) and a course. A view only ever works on the
 launch's own course: every id in a URL is looked up within ``current_launch().context`` and is a
 404 otherwise, so neither another course nor another platform's course with the same context id
 can be reached.
@@ -10,16 +10,10 @@ can be reached.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from datetime import UTC, date, datetime, time
-from functools import wraps
-from typing import Any, TypeVar, cast
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from flask import (
     Blueprint,
-    Flask,
     Response,
     abort,
     current_app,
@@ -29,38 +23,34 @@ from flask import (
     render_template,
     request,
     send_file,
-    url_for,
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from markupsafe import Markup
 from sqlalchemy import select
 
-from lti_tool.deep_linking import DeepLinkingError, LineItem, ResourceLinkItem, response_jwt
-from lti_tool.errors import LaunchError
-from lti_tool.extensions import db
-from lti_tool.launch import launch_url
-from lti_tool.models import Launch, LtiContext
-from lti_tool.sessions import TOKEN_FIELD, current_launch, issue_token, launch_required
-from lti_tool.vocab import MessageType, ToolRole
-
-from . import grading
-from .dashboard import (
-    NO_MUNICIPALITY,
-    STATE_FILTERS,
-    Filters,
-    OverviewSchema,
-    build_overview,
-    distribution_svg,
-    overview_csv,
+from courses.gradebook.line_items import LINE_ITEM_SCORE_MAXIMUM, LINE_ITEM_TAG
+from courses.models import (
+    CatalogModule,
+    CourseModule,
+    CourseModuleMember,
+    ModuleKind,
+    MunicipalitySource,
+    Submission,
 )
-from .learning import ensure_course_module
-from .models import CatalogModule, CourseModule, CourseModuleMember, ModuleKind
-from .municipalities import MunicipalitySource, assign, match, official_list
-from .progress import MODULE_STATUS_LABELS, ModuleStatus
-from .roster import (
-    MembershipStatus,
-    effective_role,
+from courses.reports.chart import distribution_svg
+from courses.reports.csv_export import overview_csv
+from courses.reports.overview import STATE_FILTERS, Filters, build_overview
+from courses.reports.schema import OverviewSchema
+from courses.services import grading
+from courses.services.dates import iso_day, parse_due_date
+from courses.services.errors import Invalid
+from courses.services.learning import ensure_course_module
+from courses.services.municipalities import assign, match, official_list
+from courses.services.progress import MODULE_STATUS_LABELS, ModuleStatus
+from courses.services.roles import ToolRole
+from courses.services.roster import (
+    NO_MUNICIPALITY,
+    active_navigators,
     failure_notice,
     last_sync,
     member_of,
@@ -69,89 +59,30 @@ from .roster import (
     refresh_once_per_launch,
     roster,
 )
-from .submissions import Submission, file_path
-from .views import known_id, parse_id, refuse_nul_bytes
+from courses.services.submissions import criteria_of, file_path, latest_decision
+from lti_tool.deep_linking import DeepLinkingError, LineItem, ResourceLinkItem, response_jwt
+from lti_tool.extensions import db
+from lti_tool.launch import launch_url
+from lti_tool.models import Launch, LtiContext
+from lti_tool.sessions import current_launch
+from lti_tool.vocab import MessageType
 
-BERLIN = ZoneInfo("Europe/Berlin")
-LINE_ITEM_TAG = "lotsen-lti"
-"""Tag of the line items Deep Linking asks the platform to create."""
+from .helpers import known_id, launch_context, lotse_required, parse_id, refuse_nul_bytes, tool_url
 
 bp = Blueprint(
     "lotse",
     __name__,
-    template_folder="templates",
-    static_folder="static",
+    template_folder="../templates",
+    static_folder="../static",
     static_url_path="/lotse/static",
 )
 bp.before_request(refuse_nul_bytes)
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-# --- guard and template helpers ------------------------------------------------------------
-
-
-def lotse_required(view: F) -> F:
-    """The request must carry a valid launch token of a Lotse (platform role, grant or trusted
-    custom parameter) launched in a course. Anonymous: 401; Navigator: 403."""
-
-    @wraps(view)
-    def guarded(*args: Any, **kwargs: Any) -> Any:
-        launch = current_launch()
-        if effective_role(launch) is not ToolRole.LOTSE:
-            raise LaunchError("forbidden", "Lotsen-Seite")
-        if launch.context is None:
-            raise LaunchError("forbidden", "Start ohne Kurs")
-        return view(*args, **kwargs)
-
-    return cast(F, launch_required()(guarded))
-
-
-def _context() -> LtiContext:
-    context = current_launch().context
-    assert context is not None  # lotse_required
-    return context
-
-
-def _token() -> str:
-    # One renewed token per launch and response. Keyed by launch: in tests several requests
-    # share one application context, and with it ``g``.
-    launch = current_launch()
-    tokens: dict[str, str] = g.setdefault("lotse_tokens", {})
-    if launch.id not in tokens:
-        tokens[launch.id] = issue_token(launch)
-    return tokens[launch.id]
-
-
-def lurl(endpoint: str, **values: Any) -> str:
-    """``url_for`` with the launch token: every link of a launch carries it."""
-    values[TOKEN_FIELD] = _token()
-    return url_for(endpoint, **values)
-
-
-def lt_field() -> Markup:
-    """The hidden form field with the launch token (POST never takes it from the URL)."""
-    return Markup('<input type="hidden" name="{}" value="{}">').format(TOKEN_FIELD, _token())
-
-
-def day(value: datetime | None) -> str:
-    """TT.MM.JJJJ in Europe/Berlin."""
-    return value.astimezone(BERLIN).strftime("%d.%m.%Y") if value else ""
-
-
-def moment(value: datetime | None) -> str:
-    return value.astimezone(BERLIN).strftime("%d.%m.%Y, %H:%M Uhr") if value else ""
-
 
 @bp.context_processor
-def _helpers() -> dict[str, Any]:
+def _template_values() -> dict[str, Any]:
     return {
         "launch": g.get("launch"),
-        "has_endpoint": lambda endpoint: endpoint in current_app.view_functions,
-        "lurl": lurl,
-        "lt_field": lt_field,
-        "day": day,
-        "moment": moment,
         "status_labels": {s.value: str(label) for s, label in MODULE_STATUS_LABELS.items()},
     }
 
@@ -204,7 +135,7 @@ def deep_linking() -> ResponseReturnValue:
         modules=_catalogue(kind, search),
         kind=kind,
         search=search,
-        placed=_placed_slugs(_context()),
+        placed=_placed_slugs(launch_context()),
         multiple=str(settings.get("accept_multiple", True)).lower() != "false",
         settings=settings,
         error=None,
@@ -260,7 +191,10 @@ def deep_linking_return() -> ResponseReturnValue:
             custom={param: m.slug},
             # Moodle creates a gradebook column only for an item with a lineItem.
             line_item=LineItem(
-                label=m.title, resource_id=m.slug, score_maximum=100, tag=LINE_ITEM_TAG
+                label=m.title,
+                resource_id=m.slug,
+                score_maximum=LINE_ITEM_SCORE_MAXIMUM,
+                tag=LINE_ITEM_TAG,
             ),
         )
         for m in chosen
@@ -284,7 +218,7 @@ def deep_linking_return() -> ResponseReturnValue:
                 modules=_catalogue(None, ""),
                 kind=None,
                 search="",
-                placed=_placed_slugs(_context()),
+                placed=_placed_slugs(launch_context()),
                 multiple=str(settings.get("accept_multiple", True)).lower() != "false",
                 settings=settings,
                 error=error,
@@ -292,7 +226,7 @@ def deep_linking_return() -> ResponseReturnValue:
             422,
         )
     for module in chosen:
-        ensure_course_module(_context(), module)
+        ensure_course_module(launch_context(), module)
     db.session.commit()
     current_app.logger.info(
         "deep linking response: launch=%s context=%s modules=%s",
@@ -343,7 +277,7 @@ def _filters(context: LtiContext, *, focus: bool) -> Filters:
 @lotse_required
 def dashboard() -> ResponseReturnValue:
     """Progress of the course's Navigatoren, per module; refreshes the roster once per launch."""
-    context = _context()
+    context = launch_context()
     result = refresh_once_per_launch(context, current_launch())
     sync = last_sync(context)
     notice = result.error if result is not None else None
@@ -378,12 +312,12 @@ def _record_launchers(context: LtiContext) -> None:
 @lotse_required
 def dashboard_csv() -> Response:
     """The overview as CSV for German Excel (UTF-8 with BOM, ``;``, CRLF)."""
-    context = _context()
+    context = launch_context()
     _record_launchers(context)
     overview = build_overview(context, _filters(context, focus=False))
     response = Response(overview_csv(overview), mimetype="text/csv")
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    stamp = overview.generated_at.astimezone(BERLIN).strftime("%Y-%m-%d")
+    stamp = iso_day(overview.generated_at)
     response.headers["Content-Disposition"] = f'attachment; filename="uebersicht-{stamp}.csv"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -393,7 +327,7 @@ def dashboard_csv() -> Response:
 @lotse_required
 def dashboard_json() -> Response:
     """The overview as JSON (fields: :class:`courses.dashboard.OverviewSchema`)."""
-    context = _context()
+    context = launch_context()
     _record_launchers(context)
     overview = build_overview(context, _filters(context, focus=False))
     response = jsonify(OverviewSchema().dump(overview))
@@ -407,7 +341,7 @@ def dashboard_json() -> Response:
 def _render_roster(
     error: str | None = None, error_user: int | None = None, status: int = 200
 ) -> ResponseReturnValue:
-    context = _context()
+    context = launch_context()
     sync = last_sync(context)
     notice = failure_notice(sync.error_status) if sync is not None and sync.failing else None
     return (
@@ -430,7 +364,7 @@ def _render_roster(
 @lotse_required
 def members() -> ResponseReturnValue:
     """Everyone in the course with role, status and municipality."""
-    refresh_once_per_launch(_context(), current_launch())
+    refresh_once_per_launch(launch_context(), current_launch())
     return _render_roster()
 
 
@@ -438,15 +372,15 @@ def members() -> ResponseReturnValue:
 @lotse_required
 def refresh_members() -> ResponseReturnValue:
     """ "Teilnehmerliste aktualisieren": read NRPS now (failures become a notice)."""
-    refresh(_context(), current_launch())
-    return redirect(lurl("lotse.members", aktualisiert="1"), code=303)
+    refresh(launch_context(), current_launch())
+    return redirect(tool_url("lotse.members", aktualisiert="1"), code=303)
 
 
 @bp.post("/lotse/teilnehmende/<int:user_pk>/gemeinde")
 @lotse_required
 def set_municipality(user_pk: int) -> ResponseReturnValue:
     """The Lotse corrects a Navigator's municipality."""
-    context = _context()
+    context = launch_context()
     membership = member_of(context, known_id(user_pk))
     if membership is None or membership.role != ToolRole.NAVIGATOR:
         abort(404)
@@ -459,7 +393,7 @@ def set_municipality(user_pk: int) -> ResponseReturnValue:
         )
     assign(user_pk, chosen, MunicipalitySource.LOTSE, by_user_pk=current_launch().user_id)
     db.session.commit()
-    return redirect(lurl("lotse.members") + f"#person-{user_pk}", code=303)
+    return redirect(tool_url("lotse.members") + f"#person-{user_pk}", code=303)
 
 
 # --- assignments: due dates and limits -----------------------------------------------------
@@ -467,25 +401,21 @@ def set_municipality(user_pk: int) -> ResponseReturnValue:
 
 def _course_module(course_module_pk: int) -> CourseModule:
     placed = db.session.get(CourseModule, known_id(course_module_pk))
-    if placed is None or placed.context_pk != _context().id:
+    if placed is None or placed.context_pk != launch_context().id:
         abort(404)
     return placed
 
 
 def _navigator_memberships(context: LtiContext) -> list[Any]:
     _record_launchers(context)
-    return [
-        e
-        for e in roster(context)
-        if e.role == ToolRole.NAVIGATOR and e.status == MembershipStatus.ACTIVE
-    ]
+    return active_navigators(context)
 
 
 @bp.get("/lotse/module")
 @lotse_required
 def modules() -> ResponseReturnValue:
     """The modules placed in this course with due date and who they are assigned to."""
-    context = _context()
+    context = launch_context()
     placed = list(
         db.session.scalars(
             select(CourseModule)
@@ -514,12 +444,12 @@ def _render_settings(
             )
         )
     )
-    due_value = placed.due_at.astimezone(BERLIN).date().isoformat() if placed.due_at else ""
+    due_value = iso_day(placed.due_at)
     return (
         render_template(
             "lotse/modul_einstellungen.html",
             placed=placed,
-            navigators=_navigator_memberships(_context()),
+            navigators=_navigator_memberships(launch_context()),
             chosen=chosen,
             due_value=request.form.get("faellig_am", due_value) if errors else due_value,
             errors=errors,
@@ -528,26 +458,12 @@ def _render_settings(
     )
 
 
-def parse_due_date(value: str | None) -> datetime | None:
-    """``YYYY-MM-DD`` (the date input) or ``TT.MM.JJJJ`` (typed where a browser shows a plain text
-    field; the error message asks for it) -> the end of that day in Europe/Berlin, as UTC. Raises
-    ValueError for anything else."""
-    if not value or not value.strip():
-        return None
-    text = value.strip()
-    if re.fullmatch(r"\d{1,2}\.\d{1,2}\.\d{4}", text):
-        day_value = datetime.strptime(text, "%d.%m.%Y").date()
-    else:
-        day_value = date.fromisoformat(text)
-    return datetime.combine(day_value, time(23, 59, 59), tzinfo=BERLIN).astimezone(UTC)
-
-
 @bp.post("/lotse/module/<int:course_module_pk>")
 @lotse_required
 def save_module_settings(course_module_pk: int) -> ResponseReturnValue:
     """Due date and "only for chosen Navigatoren"."""
     placed = _course_module(course_module_pk)
-    context = _context()
+    context = launch_context()
     errors: dict[str, str] = {}
     try:
         due_at = parse_due_date(request.form.get("faellig_am"))
@@ -591,7 +507,7 @@ def save_module_settings(course_module_pk: int) -> ResponseReturnValue:
         limited,
         len(target),
     )
-    return redirect(lurl("lotse.modules"), code=303)
+    return redirect(tool_url("lotse.modules"), code=303)
 
 
 # --- grading -------------------------------------------------------------------------------
@@ -601,7 +517,7 @@ def save_module_settings(course_module_pk: int) -> ResponseReturnValue:
 @lotse_required
 def grading_queue() -> ResponseReturnValue:
     """Submitted assignments, oldest first; filters by module, municipality, state."""
-    context = _context()
+    context = launch_context()
     state = request.args.get("status") or "eingereicht"
     if state not in grading.QUEUE_STATES:
         state = "eingereicht"
@@ -621,7 +537,7 @@ def grading_queue() -> ResponseReturnValue:
         )
     )
     municipalities = sorted(
-        {(e.municipality_ags, e.municipality_name) for e in roster(context) if e.municipality_ags},
+        {(e.municipality_key, e.municipality_name) for e in roster(context) if e.municipality_key},
         key=lambda m: (m[1] or "").casefold(),
     )
     return render_template(
@@ -637,7 +553,7 @@ def grading_queue() -> ResponseReturnValue:
 
 
 def _submission(submission_pk: int) -> Submission:
-    submission = grading.submission_in(_context(), known_id(submission_pk))
+    submission = grading.submission_in(launch_context(), known_id(submission_pk))
     if submission is None:
         abort(404)
     return submission
@@ -646,8 +562,8 @@ def _submission(submission_pk: int) -> Submission:
 def _render_grading(
     submission: Submission, errors: dict[str, str], status: int = 200
 ) -> ResponseReturnValue:
-    criteria = grading.criteria_of(submission.unit_version)
-    latest = grading.latest_decision(submission)
+    criteria = criteria_of(submission.unit_version)
+    latest = latest_decision(submission)
     if errors:
         values = dict(request.form)
     elif latest is not None:
@@ -659,7 +575,7 @@ def _render_grading(
         render_template(
             "lotse/bewertung.html",
             submission=submission,
-            person=member_of(_context(), submission.user_pk),
+            person=member_of(launch_context(), submission.user_pk),
             criteria=criteria,
             pass_points=grading.pass_points(submission.unit_version),
             max_total=sum(c.max_points for c in criteria),
@@ -706,16 +622,13 @@ def save_grade(submission_pk: int) -> ResponseReturnValue:
             status=409,
         )
     try:
-        data = grading.parse_form(request.form, grading.criteria_of(submission.unit_version))
+        data = grading.parse_form(request.form, criteria_of(submission.unit_version))
         grading.decide(submission, current_launch().user, data)
-    except grading.GradingInvalid as invalid:
+    except Invalid as invalid:
         db.session.rollback()
         return _render_grading(submission, errors=invalid.errors, status=422)
-    except grading.NotDecidable:
-        db.session.rollback()
-        abort(409)
     db.session.commit()
-    return redirect(lurl("lotse.grading_queue"), code=303)
+    return redirect(tool_url("lotse.grading_queue"), code=303)
 
 
 @bp.get("/lotse/bewertung/<int:submission_pk>/dateien/<int:file_pk>")
@@ -744,23 +657,3 @@ def submission_file(submission_pk: int, file_pk: int) -> Response:
     if not inline:
         response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
-
-
-# --- registration --------------------------------------------------------------------------
-
-
-ROUTES: list[tuple[str, str]] = []
-"""(method, endpoint) of every Lotse route, filled by :func:`init_app` (tests walk it)."""
-
-
-def init_app(app: Flask) -> None:
-    app.config.setdefault("LOTSE_HOME_ENDPOINT", "lotse.dashboard")
-    app.config["DEEP_LINKING_ENDPOINT"] = "lotse.deep_linking"
-    grading.init_app()
-    app.register_blueprint(bp)
-    ROUTES[:] = sorted(
-        (method, rule.endpoint)
-        for rule in app.url_map.iter_rules()
-        if rule.endpoint.startswith("lotse.") and rule.endpoint != "lotse.static"
-        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
-    )

@@ -14,7 +14,8 @@ from flask_babel import lazy_gettext
 from marshmallow import Schema, ValidationError, fields
 from marshmallow.validate import Length, OneOf
 
-from .submissions import MAX_TEXT_LENGTH, SubmissionState
+from courses.models import SubmissionState
+from courses.services.submissions import MAX_TEXT_LENGTH
 
 
 def _german_messages(field: fields.Field) -> None:
