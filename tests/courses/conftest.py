@@ -1,4 +1,4 @@
-"""Fixtures of the Lotse tests: a client that carries launch tokens."""
+"""Fixtures of the domain tests: a client that carries launch tokens."""
 
 from __future__ import annotations
 

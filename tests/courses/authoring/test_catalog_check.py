@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from courses.catalog import field_path, load_catalog
+from courses.authoring.catalog_files import field_path, load_catalog
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CLEAN = FIXTURES / "catalog_ok"

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from courses.importer import CatalogInvalid, ImportReport, import_catalog
+from courses.authoring.importer import CatalogInvalid, ImportReport, import_catalog
 from courses.models import CatalogModule, CatalogUnit, UnitProgress, UnitVersion
 from lti_tool.extensions import db
 from lti_tool.models import LtiContext, LtiUser

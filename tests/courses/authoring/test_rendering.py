@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from courses.rendering import InternalLink, parse_internal_link, render_markdown, unit_path
+from courses.authoring.rendering import (
+    InternalLink,
+    parse_internal_link,
+    render_markdown,
+    unit_path,
+)
 
 
 def _resolve(link: InternalLink) -> str | None:

@@ -13,13 +13,15 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from courses.gradebook import GradebookOutbox, ScoreState, enqueue_score, run_worker
-from courses.models import CatalogModule, CatalogUnit, CourseModule
+from courses.gradebook.outbox import enqueue_score
+from courses.gradebook.score import ScoreState
+from courses.gradebook.worker import run_worker
+from courses.models import CatalogModule, CatalogUnit, CourseModule, GradebookOutbox
 from lti_tool.extensions import db
 from lti_tool.keys import ensure_key
 from lti_tool.models import Deployment, LtiContext, LtiResourceLink, LtiUser, Registration
 from tests.conftest import LiveServer, app_context, make_app
-from tests.gradebook.ags_platform import ALL_SCOPES, AgsPlatform
+from tests.courses.gradebook.ags_platform import ALL_SCOPES, AgsPlatform
 
 #: Settings for fast tests: a platform that does not answer in 1 s has timed out (long enough
 #: for a loaded CI machine, so only the injected timeouts time out).

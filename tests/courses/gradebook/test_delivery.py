@@ -7,19 +7,15 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from courses.gradebook import (
-    GradebookOutbox,
-    Outcome,
-    ScoreState,
-    enqueue_score,
-    ensure_line_item,
-    sync_grade,
-)
-from courses.models import CourseModule
+from courses.gradebook.line_items import ensure_line_item
+from courses.gradebook.outbox import enqueue_score
+from courses.gradebook.score import ScoreState
+from courses.gradebook.worker import Outcome, sync_grade
+from courses.models import CourseModule, GradebookOutbox
 from lti_tool.extensions import db
 from lti_tool.models import AccessToken
-from tests.gradebook.ags_platform import GRADE_SYNC_ONLY, AgsPlatform
-from tests.gradebook.conftest import (
+from tests.courses.gradebook.ags_platform import GRADE_SYNC_ONLY, AgsPlatform
+from tests.courses.gradebook.conftest import (
     COMPLETED,
     Course,
     assert_gradebook_matches,
@@ -159,7 +155,7 @@ def test_existing_line_item_found_by_resource_id_across_pages(
     assert len(platform.line_items) == 6
     # The platform filters by resource_id itself here, so check the unfiltered walk as well.
     cm = db.session.get(CourseModule, course.course_module_ids[0])
-    from courses.gradebook import client_for
+    from courses.gradebook.line_items import client_for
 
     every = client_for(cm).line_items()
     assert len(every) == 6

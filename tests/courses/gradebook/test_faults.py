@@ -11,17 +11,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from courses.gradebook import (
-    Outcome,
-    backoff_seconds,
-    claim_batch,
-    deliver,
-    enqueue_score,
-    run_worker,
-)
+from courses.gradebook.outbox import enqueue_score
+from courses.gradebook.worker import Outcome, backoff_seconds, claim_batch, deliver, run_worker
 from lti_tool.extensions import db
 from lti_tool.models import AccessToken, utcnow
-from tests.gradebook.conftest import (
+from tests.courses.gradebook.conftest import (
     COMPLETED,
     Course,
     assert_gradebook_matches,

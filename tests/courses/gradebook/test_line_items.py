@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from courses.gradebook import client_for
+from courses.gradebook.line_items import client_for
 from courses.models import CourseModule
 from lti_tool.ags import AgsClient, parse_link_header, service_url, with_query
 from lti_tool.extensions import db
 from lti_tool.models import Registration
 from lti_tool.services import ServiceError
-from tests.gradebook.ags_platform import GRADE_SYNC_ONLY, AgsPlatform
-from tests.gradebook.conftest import Course, seed_course
+from tests.courses.gradebook.ags_platform import GRADE_SYNC_ONLY, AgsPlatform
+from tests.courses.gradebook.conftest import Course, seed_course
 
 
 @pytest.mark.parametrize(
@@ -127,7 +127,7 @@ def test_score_content_type_is_exact(sqlite_gb_app: Flask, sqlite_platform: AgsP
 
 @pytest.mark.e2e
 def test_module_line_item_update_and_delete(sqlite_gb_app: Flask, sqlite_course: Course) -> None:
-    from courses.gradebook import delete_line_item, ensure_line_item, update_line_item
+    from courses.gradebook.line_items import delete_line_item, ensure_line_item, update_line_item
 
     platform = sqlite_course.platform
     cm = db.session.get(CourseModule, sqlite_course.course_module_ids[0])

@@ -1,6 +1,6 @@
-"""From a Navigator's state change to the LMS gradebook: ``courses.progress.set_unit_state``
-announces the change, the gradebook listener writes the outbox in the same transaction, a worker
-delivers the score that ``courses.progress.score_state`` computes."""
+"""From a Navigator's state change to the LMS gradebook: ``set_unit_state`` queues the score in
+the outbox in the same transaction, a worker delivers the score that ``score_state`` computes
+(both in :mod:`courses.services.progress`)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ import pytest
 from flask import Flask
 
 from courses.models import CourseModule, UnitState, UnitVersion
+from courses.services import progress
 from lti_tool.extensions import db
-from tests.gradebook.ags_platform import AgsPlatform
-from tests.gradebook.conftest import drain, outbox_rows, seed_course
-
-progress = pytest.importorskip("courses.progress")
+from tests.courses.gradebook.ags_platform import AgsPlatform
+from tests.courses.gradebook.conftest import drain, outbox_rows, seed_course
 
 pytestmark = pytest.mark.e2e
 

@@ -11,20 +11,15 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
-from courses.gradebook import (
-    GradebookOutbox,
-    Outcome,
-    ScoreState,
-    claim_batch,
-    deliver,
-    enqueue_score,
-    status,
-)
-from courses.models import CourseModule, UnitProgress
+from courses.gradebook.outbox import enqueue_score, status
+from courses.gradebook.score import ScoreState
+from courses.gradebook.worker import Outcome, claim_batch, deliver
+from courses.models import CourseModule, GradebookOutbox, UnitProgress
+from courses.services import progress
 from lti_tool.extensions import db
 from lti_tool.models import utcnow
-from tests.gradebook.ags_platform import AgsPlatform
-from tests.gradebook.conftest import (
+from tests.courses.gradebook.ags_platform import AgsPlatform
+from tests.courses.gradebook.conftest import (
     COMPLETED,
     STARTED,
     Course,
@@ -35,25 +30,24 @@ from tests.gradebook.conftest import (
 )
 
 
-def test_listener_writes_in_the_same_transaction(gb_app: Flask, course: Course) -> None:
-    events = pytest.importorskip("courses.events")
+def test_enqueue_writes_in_the_same_transaction(gb_app: Flask, course: Course) -> None:
+    """The score source is called by the outbox itself, and its row joins the caller's
+    transaction: rolled back with it, committed with it."""
     user, cm = course.user_ids[0], course.course_module_ids[0]
-    gb_app.config["TESTING"] = True
-    from courses import gradebook
+    calls: list[int] = []
 
-    calls: list[tuple[int, int]] = []
-    original = gradebook._score_state
-    gradebook._score_state = lambda u, c: calls.append((u.id, c.id)) or COMPLETED  # type: ignore[assignment,func-returns-value]
-    try:
-        events.progress_changed(user, cm)
-        assert calls == [(user, cm)]
-        db.session.rollback()  # the change is rolled back: so is its outbox row
-        assert outbox_rows() == []
-        events.progress_changed(user, cm)
-        db.session.commit()
-        assert len(outbox_rows()) == 1
-    finally:
-        gradebook._score_state = original  # type: ignore[assignment]
+    def source() -> ScoreState:
+        calls.append(len(outbox_rows()))
+        return COMPLETED
+
+    enqueue_score(user, cm, source)
+    assert calls == [0]
+    db.session.rollback()  # the change is rolled back: so is its outbox row
+    assert outbox_rows() == []
+    enqueue_score(user, cm, source)
+    db.session.commit()
+    [row] = outbox_rows()
+    assert row.payload["activityProgress"] == "Completed"
 
 
 def test_one_row_per_module_and_user_newest_state_wins(gb_app: Flask, course: Course) -> None:
@@ -103,7 +97,7 @@ def test_a_state_changed_while_sending_is_sent_again(gb_app: Flask, course: Cour
     db.session.commit()
     [row_id] = claim_batch("w", 1)
     # The Navigator finishes while the worker is on its way: the row gets version 2.
-    from courses import gradebook
+    from courses.gradebook import worker as gradebook
 
     original = gradebook.AgsClient.post_score
 
@@ -125,7 +119,9 @@ def test_a_state_changed_while_sending_is_sent_again(gb_app: Flask, course: Cour
     assert course.platform.grade(lineitem, course.subs[user])["activityProgress"] == "Completed"
 
 
-def test_cli_status_retry_resync(gb_app: Flask, course: Course) -> None:
+def test_cli_status_retry_resync(
+    gb_app: Flask, course: Course, monkeypatch: pytest.MonkeyPatch
+) -> None:
     runner = gb_app.test_cli_runner()
     course.platform.non_gradable.add(course.subs[course.user_ids[0]])
     course.enqueue_all()
@@ -158,14 +154,8 @@ def test_cli_status_retry_resync(gb_app: Flask, course: Course) -> None:
     )
     db.session.commit()
     assert db.session.get(CatalogUnit, unit_pk) is not None
-    from courses import gradebook
-
-    original = gradebook._score_state
-    gradebook._score_state = lambda u, c: COMPLETED  # type: ignore[assignment]
-    try:
-        result = runner.invoke(args=["gradebook", "resync", "--course", str(course.context_id)])
-    finally:
-        gradebook._score_state = original  # type: ignore[assignment]
+    monkeypatch.setattr(progress, "score_state", lambda user, course_module: COMPLETED)
+    result = runner.invoke(args=["gradebook", "resync", "--course", str(course.context_id)])
     assert "6 Bewertung(en)" in result.output, result.output
     drain()
     assert all(r.version == 2 and r.state == "delivered" for r in outbox_rows())

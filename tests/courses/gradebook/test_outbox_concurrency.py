@@ -9,22 +9,17 @@ from datetime import timedelta
 from flask import Flask
 from sqlalchemy import select
 
-from courses.gradebook import (
-    GradebookOutbox,
-    Outcome,
-    backoff_seconds,
-    build_score,
-    enqueue_score,
-    sync_grade,
-)
-from courses.learning import take_quiz
-from courses.models import CatalogUnit, CourseModule, UnitState, UnitVersion
-from courses.progress import current_version, score_state, set_unit_state
+from courses.gradebook.outbox import enqueue_score
+from courses.gradebook.score import build_score
+from courses.gradebook.worker import Outcome, backoff_seconds, sync_grade
+from courses.models import CatalogUnit, CourseModule, GradebookOutbox, UnitState, UnitVersion
+from courses.services.learning import take_quiz
+from courses.services.progress import current_version, score_state, set_unit_state
 from lti_tool.extensions import db
 from lti_tool.models import LtiUser, utcnow
-from tests.courses.factories import RIGHT, make_context, make_module, make_navigator, place
-from tests.gradebook import conftest as gradebook_fixtures
-from tests.gradebook.conftest import COMPLETED, STARTED, Course, drain, outbox_rows
+from tests.courses.gradebook import conftest as gradebook_fixtures
+from tests.courses.gradebook.conftest import COMPLETED, STARTED, Course, drain, outbox_rows
+from tests.factories import RIGHT, make_context, make_module, make_navigator, place
 
 # The gradebook tests' fixtures: the tool on a real port, the AGS test platform, a course.
 gb_app = gradebook_fixtures.gb_app

@@ -14,10 +14,12 @@ import pytest
 from flask import Flask
 
 from config.settings import PROJECT_ROOT
-from courses.gradebook import GradebookOutbox, ScoreState, enqueue_score
+from courses.gradebook.outbox import enqueue_score
+from courses.gradebook.score import ScoreState
+from courses.models import GradebookOutbox
 from lti_tool.extensions import db
-from tests.gradebook.ags_platform import AgsPlatform
-from tests.gradebook.conftest import assert_gradebook_matches, outbox_rows, seed_course
+from tests.courses.gradebook.ags_platform import AgsPlatform
+from tests.courses.gradebook.conftest import assert_gradebook_matches, outbox_rows, seed_course
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 

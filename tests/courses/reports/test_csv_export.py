@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from lti_tool.extensions import db
-from tests.lotse import factories as f
-from tests.lotse.conftest import TokenClient
+from tests import factories as f
+from tests.courses.conftest import TokenClient
 
 FORMULAS = ['=HYPERLINK("http://evil")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)"]
 

@@ -13,11 +13,11 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event, select
 
-from courses.models import CourseModule, CourseModuleMember, UnitProgress
-from courses.municipalities import MunicipalitySource, assign, by_ags
+from courses.models import CourseModule, CourseModuleMember, MunicipalitySource, UnitProgress
+from courses.services.municipalities import assign, by_key
 from lti_tool.extensions import db
-from tests.lotse import factories as f
-from tests.lotse.conftest import TokenClient
+from tests import factories as f
+from tests.courses.conftest import TokenClient
 
 RATHEN = "14628310"
 PIRNA = "14628270"
@@ -46,7 +46,7 @@ def _course(tc: TokenClient, registration: Any, context_id: str, navigators: int
         lotse.context,
         navigators,
         modules=modules,
-        municipality_ags=[(RATHEN, "Rathen, Kurort"), (PIRNA, "Pirna, Stadt")],
+        municipalities=[(RATHEN, "Rathen, Kurort"), (PIRNA, "Pirna, Stadt")],
     )
     # One limited module, so the member lookup is part of what is measured.
     placed = db.session.scalars(
@@ -99,7 +99,7 @@ def _small_course(app: Flask) -> tuple[Any, f.Started, f.Started]:
         )
     )
     placed.due_at = datetime(2026, 3, 1, 22, 59, 59, tzinfo=UTC)  # 01.03.2026, 23:59:59 Berlin
-    rathen = by_ags(RATHEN)
+    rathen = by_key(RATHEN)
     assert rathen is not None
     assign(nav.user.id, rathen, MunicipalitySource.NAVIGATOR)
     db.session.commit()

@@ -9,28 +9,28 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from courses.municipalities import (
+from courses.models import NavigatorMunicipality
+from courses.services.municipalities import (
     DEFAULT_LIST_PATH,
     KREISE,
     MunicipalityListError,
-    NavigatorMunicipality,
     match,
     official_list,
     parse_list,
 )
 from lti_tool.extensions import db
-from tests.lotse import factories as f
-from tests.lotse.conftest import TokenClient
+from tests import factories as f
+from tests.courses.conftest import TokenClient
 
 
 def test_the_shipped_list_is_complete_and_well_formed(sqlite_app: Flask) -> None:
     found = official_list()
     assert len(found) == 418
-    assert len({m.ags for m in found}) == 418
+    assert len({m.key for m in found}) == 418
     assert sum(1 for m in found if m.name.endswith(", Stadt")) == 169
-    assert all(len(m.ags) == 8 and m.ags.isdigit() and m.ags.startswith("14") for m in found)
-    assert {m.ags[:5] for m in found} == set(KREISE)
-    assert all(m.kreis == KREISE[m.ags[:5]] for m in found)
+    assert all(len(m.key) == 8 and m.key.isdigit() and m.key.startswith("14") for m in found)
+    assert {m.key[:5] for m in found} == set(KREISE)
+    assert all(m.kreis == KREISE[m.key[:5]] for m in found)
     kreisfrei = sorted(m.display_name for m in found if m.kreis.startswith("Kreisfreie"))
     assert kreisfrei == ["Chemnitz", "Dresden", "Leipzig"]
     assert Counter(m.kreis for m in found)["Erzgebirgskreis"] == 59
@@ -61,7 +61,7 @@ def test_the_shipped_list_is_complete_and_well_formed(sqlite_app: Flask) -> None
 )
 def test_match(sqlite_app: Flask, value: str, ags: str | None) -> None:
     found = match(value)
-    assert (found.ags if found else None) == ags
+    assert (found.key if found else None) == ags
 
 
 def test_loader_reads_the_official_formats() -> None:
@@ -73,7 +73,7 @@ def test_loader_reads_the_official_formats() -> None:
         "145210000020;Annaberg-Buchholz, Stadt;19000\r\n"
     ).encode("cp1252")
     found = parse_list(cp1252)
-    assert [(m.ags, m.kreis) for m in found] == [
+    assert [(m.key, m.kreis) for m in found] == [
         ("14521020", "Erzgebirgskreis"),
         ("14628310", "Landkreis Sächsische Schweiz-Osterzgebirge"),
     ]
@@ -92,7 +92,7 @@ def test_another_list_file_can_be_configured(sqlite_app: Flask, tmp_path: Path) 
     path = tmp_path / "gv.csv"
     path.write_text("Gemeindeschlüssel;Gemeindename\n14628310;Rathen, Kurort\n", encoding="utf-8")
     sqlite_app.config["MUNICIPALITY_LIST_PATH"] = str(path)
-    assert [m.ags for m in official_list()] == ["14628310"]
+    assert [m.key for m in official_list()] == ["14628310"]
     result = sqlite_app.test_cli_runner().invoke(args=["courses", "lotse", "gemeinden"])
     assert "1 Gemeinden" in result.output
 
@@ -121,12 +121,12 @@ def test_navigator_chooses_once_and_the_lotse_corrects(app: Flask, tc: TokenClie
     chosen = tc.post("/gemeinde", nav.token, {"ags": "14625030"})
     assert chosen.status_code == 303 and chosen.headers["Location"].startswith("/start?lt=")
     row = _assignment(nav.user.id)
-    assert row is not None and (row.ags, row.source) == ("14625030", "navigator")
+    assert row is not None and (row.municipality_key, row.source) == ("14625030", "navigator")
 
     # Chosen once: the Navigator cannot change it any more.
     again = tc.post("/gemeinde", nav.token, {"ags": "14628310"})
     assert again.status_code == 200 and "wenden Sie sich bitte" in again.text
-    assert _assignment(nav.user.id).ags == "14625030"  # type: ignore[union-attr]
+    assert _assignment(nav.user.id).municipality_key == "14625030"  # type: ignore[union-attr]
 
     # The Lotse corrects it in the roster.
     assert tc.get("/lotse/teilnehmende", lotse.token).status_code == 200
@@ -140,12 +140,16 @@ def test_navigator_chooses_once_and_the_lotse_corrects(app: Flask, tc: TokenClie
     assert fixed.status_code == 303
     row = _assignment(nav.user.id)
     assert row is not None
-    assert (row.ags, row.source, row.updated_by_pk) == ("14628310", "lotse", lotse.user.id)
+    assert (row.municipality_key, row.source, row.updated_by_pk) == (
+        "14628310",
+        "lotse",
+        lotse.user.id,
+    )
 
     # A Lotse's correction outranks the LMS's parameter at later launches.
     later = f.launch(registration, "nav-1", custom={"gemeinde": "Pirna"})
     assert tc.get("/gemeinde", later.token).status_code == 200
-    assert _assignment(nav.user.id).ags == "14628310"  # type: ignore[union-attr]
+    assert _assignment(nav.user.id).municipality_key == "14628310"  # type: ignore[union-attr]
     assert tc.get("/gemeinde", lotse.token).status_code == 403
 
 
@@ -155,7 +159,7 @@ def test_the_lms_custom_parameter_assigns_the_municipality(app: Flask, tc: Token
     page = tc.get("/gemeinde", nav.token)
     assert "Ihre Gemeinde:" in page.text and "Pirna" in page.text
     row = _assignment(nav.user.id)
-    assert row is not None and (row.ags, row.source) == ("14628270", "lms")
+    assert row is not None and (row.municipality_key, row.source) == ("14628270", "lms")
     # An unknown value is ignored: the Navigator chooses.
     other = f.launch(registration, "nav-2", custom={"gemeinde": "Entenhausen"})
     page = tc.get("/gemeinde", other.token)
@@ -164,7 +168,7 @@ def test_the_lms_custom_parameter_assigns_the_municipality(app: Flask, tc: Token
     # The LMS may change its own value (and overrides a Navigator's choice).
     moved = f.launch(registration, "nav-1", custom={"gemeinde": "14521020"})
     tc.get("/gemeinde", moved.token)
-    assert _assignment(nav.user.id).ags == "14521020"  # type: ignore[union-attr]
+    assert _assignment(nav.user.id).municipality_key == "14521020"  # type: ignore[union-attr]
 
 
 def test_the_overview_shows_the_lms_municipality_of_every_launcher(

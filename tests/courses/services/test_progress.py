@@ -1,29 +1,35 @@
 """Progress rules: unit completeness, module percent and status, overdue, the AGS mapping of
-``score_state`` and the progress event inside the transaction."""
+``score_state`` and the score queued for the gradebook inside the transaction of the change."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from courses import events, submissions
-from courses.learning import save_submission, take_quiz
-from courses.models import CatalogUnit, CourseModule, UnitProgress, UnitState
-from courses.progress import (
+from courses.models import (
+    CatalogUnit,
+    CourseModule,
+    GradebookOutbox,
+    GradingDecision,
+    Submission,
+    SubmissionState,
+    UnitProgress,
+    UnitState,
+)
+from courses.services.learning import save_submission, take_quiz
+from courses.services.progress import (
     ModuleStatus,
     current_version,
     module_progress,
     score_state,
     set_unit_state,
 )
-from courses.submissions import Review, Submission, SubmissionState
 from lti_tool.extensions import db
 from lti_tool.models import LtiUser
 from lti_tool.vocab import ActivityProgress, GradingProgress
-from tests.courses.factories import (
+from tests.factories import (
     RIGHT,
     WRONG,
     make_context,
@@ -39,14 +45,19 @@ def setting(app) -> tuple[LtiUser, CourseModule]:  # type: ignore[no-untyped-def
     return user, place(make_context(), make_module("b9-test"))
 
 
-@pytest.fixture
-def reviews() -> Iterator[dict[int, Review]]:
-    """Reviews by submission id, as the grading module would report them."""
-    found: dict[int, Review] = {}
-    saved = list(submissions._review_lookup)
-    submissions.register_review_lookup(lambda submission: found.get(submission.id))
-    yield found
-    submissions._review_lookup[:] = saved
+def _record_decision(submission: Submission, total: float) -> None:
+    """A Lotse's grading decision with ``total`` of 10 points, as the grading pages store it."""
+    db.session.add(
+        GradingDecision(
+            submission_pk=submission.id,
+            unit_version_pk=submission.unit_version_pk,
+            decision="graded",
+            points={"vollstaendig": total},
+            total=total,
+            max_total=10.0,
+        )
+    )
+    db.session.flush()
 
 
 def _unit(placed: CourseModule, slug: str) -> CatalogUnit:
@@ -122,7 +133,7 @@ def test_overdue_only_while_not_complete(setting):
     assert not module_progress(user.id, placed).is_overdue()
 
 
-def test_score_state_maps_every_status_to_ags_values(setting, reviews):
+def test_score_state_maps_every_status_to_ags_values(setting):
     user, placed = setting
 
     def state() -> tuple[str, str, float | None, float | None]:
@@ -138,9 +149,9 @@ def test_score_state_maps_every_status_to_ags_values(setting, reviews):
     _grade(user, placed, submission, SubmissionState.RETURNED)
     assert state() == (ActivityProgress.IN_PROGRESS, GradingProgress.PENDING, None, None)
     _grade(user, placed, submission, SubmissionState.GRADED)
-    # Graded, but the grading module reports no points: the maximum from the rubric, no score.
+    # Graded, but no decision with points recorded: the maximum from the rubric, no score.
     assert state() == (ActivityProgress.COMPLETED, GradingProgress.FULLY_GRADED, None, 10.0)
-    reviews[submission.id] = Review(points=7.5, max_points=10.0)
+    _record_decision(submission, 7.5)
     assert state() == (ActivityProgress.COMPLETED, GradingProgress.FULLY_GRADED, 7.5, 10.0)
 
 
@@ -181,24 +192,25 @@ def test_reading_only_module_completes_with_full_score(app):
     )
 
 
-def test_progress_event_fires_on_change_only_and_inside_the_transaction(setting):
+def test_score_is_queued_on_change_only_and_inside_the_transaction(setting):
     user, placed = setting
-    calls: list[tuple[int, int]] = []
 
-    def listener(user_pk: int, course_module_pk: int) -> None:
-        # What a listener sees is flushed but not committed: the outbox row joins the change.
-        assert db.session.scalar(select(func.count()).select_from(UnitProgress)) == 1
-        calls.append((user_pk, course_module_pk))
+    def outbox_versions() -> list[int]:
+        return list(db.session.scalars(select(GradebookOutbox.version)))
 
-    events.register(listener)
-    events.register(listener)  # registering twice is a no-op
-    try:
-        assert _set(user, placed, "lesen", UnitState.IN_PROGRESS)
-        assert not _set(user, placed, "lesen", UnitState.IN_PROGRESS)
-        assert calls == [(user.id, placed.id)]
-        db.session.rollback()
-        assert db.session.scalar(select(func.count()).select_from(UnitProgress)) == 0
-    finally:
-        events.unregister(listener)
+    assert _set(user, placed, "lesen", UnitState.IN_PROGRESS)
+    # Flushed but not committed: the outbox row joins the change.
+    assert outbox_versions() == [1]
+    assert not _set(user, placed, "lesen", UnitState.IN_PROGRESS)
+    assert outbox_versions() == [1]
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(UnitProgress)) == 0
+    assert outbox_versions() == []
     assert _set(user, placed, "lesen", UnitState.DONE)
-    assert calls == [(user.id, placed.id)]
+    db.session.commit()
+    [row] = db.session.scalars(select(GradebookOutbox)).all()
+    assert (row.user_pk, row.course_module_pk, row.payload["activityProgress"]) == (
+        user.id,
+        placed.id,
+        "Started",
+    )

@@ -7,13 +7,13 @@ import copy
 import json
 
 import pytest
-from marshmallow import ValidationError
 from sqlalchemy import func, select
 
-from courses.models import UnitProgress, UnitVersion
-from courses.quizzes import QuizAttempt, check_answers, load_quiz, score
+from courses.models import QuizAttempt, UnitProgress, UnitVersion
+from courses.services.errors import Invalid
+from courses.services.quizzes import check_answers, load_quiz, score
 from lti_tool.extensions import db
-from tests.courses.factories import QUIZ, RIGHT, WRONG, launch, make_module
+from tests.factories import QUIZ, RIGHT, WRONG, http_launch, make_module
 
 QUIZ_PAGE = "/module/b9-test/einheit/wissenstest"
 
@@ -58,13 +58,13 @@ def test_truefalse_questions_from_a_raw_file_are_normalised(sqlite_app):
 )
 def test_answers_that_do_not_fit_the_quiz_are_refused(sqlite_app, answers, question, message):
     make_module("b9-test")
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(Invalid) as error:
         check_answers(load_quiz(_quiz_version()), answers)
-    assert message in error.value.messages["answers"][question][0]  # type: ignore[index]
+    assert message in error.value.errors["answers"][question][0]
 
 
 def _launched(client):  # type: ignore[no-untyped-def]
-    nav = launch(client, module_id="b9-test")
+    nav = http_launch(client, module_id="b9-test")
     client.get(nav.location)
     return nav
 

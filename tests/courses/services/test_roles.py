@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import Flask
 
 from lti_tool.registrations import add_deployment
-from tests.lotse import factories as f
-from tests.lotse.conftest import TokenClient
+from tests import factories as f
+from tests.courses.conftest import TokenClient
 
 LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
 

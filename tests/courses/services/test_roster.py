@@ -11,12 +11,12 @@ import requests
 from flask import Flask
 from sqlalchemy import select
 
-from courses.roster import CourseMembership
+from courses.models import CourseMembership
 from lti_tool.extensions import db
 from lti_tool.models import LtiUser
 from lti_tool.nrps import next_page_url
 from tests.conftest import LiveServer
-from tests.lotse.dl_platform import INSTRUCTOR, LEARNER, DLPlatform, form_of, token_of
+from tests.courses.web.dl_platform import INSTRUCTOR, LEARNER, DLPlatform, form_of, token_of
 
 pytestmark = pytest.mark.e2e
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import select
 
-from courses.gradebook import GradebookOutbox
-from courses.grading import Decision, GradingInput, decide
-from courses.learning import save_submission
-from courses.models import CatalogUnit, CourseModule
-from courses.progress import ModuleStatus, current_version, module_progress, score_state
+from courses.models import CatalogUnit, CourseModule, Decision, GradebookOutbox
+from courses.services.grading import GradingInput, decide
+from courses.services.learning import save_submission
+from courses.services.progress import ModuleStatus, current_version, module_progress, score_state
 from lti_tool.extensions import db
 from lti_tool.models import LtiUser
-from tests.courses.factories import make_context, make_module, make_navigator, place
+from tests.factories import make_context, make_module, make_navigator, place
 
 
 def _unit(placed: CourseModule, slug: str) -> CatalogUnit:

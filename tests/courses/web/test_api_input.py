@@ -6,7 +6,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.lotse import factories as f
+from tests import factories as f
 
 NESTED = "[" * 100_000 + "]" * 100_000
 

@@ -1,5 +1,5 @@
-"""Cross-site request forgery: every state-changing route of the Navigator, Lotse and
-municipality pages is a POST, and a POST takes the launch token only from the form or a header,
+"""Cross-site request forgery: every state-changing route of the domain's pages and API is a
+POST, and a POST takes the launch token only from the form or a header,
 never from the query string (a link or cross-site form could carry that) and never from a cookie."""
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ import pytest
 from flask import Flask, current_app
 from flask.testing import FlaskClient
 
-from tests.lotse import factories as f
+from courses import BLUEPRINTS as DOMAIN_BLUEPRINTS
+from tests import factories as f
 
-BLUEPRINTS = ("navigator", "lotse", "municipality", "courses")
+BLUEPRINTS = tuple(blueprint.name for blueprint in DOMAIN_BLUEPRINTS)
 
 
 def _post_rules() -> list[tuple[str, str]]:

@@ -25,9 +25,9 @@ from lti_tool.extensions import db
 from lti_tool.keys import active_key, public_jwks
 from lti_tool.models import Registration
 from lti_tool.vocab import Claim
+from tests import factories as f
 from tests.conftest import LiveServer
-from tests.lotse import factories as f
-from tests.lotse.dl_platform import INSTRUCTOR, LEARNER, DLPlatform, form_of, submit, token_of
+from tests.courses.web.dl_platform import INSTRUCTOR, LEARNER, DLPlatform, form_of, submit, token_of
 
 pytestmark = pytest.mark.e2e
 
@@ -165,7 +165,7 @@ def test_response_jwt_carries_every_required_claim(sqlite_app: Flask) -> None:
     registration = f.platform()
     started = f.launch(registration, "lotse-1", lotse=True, deep_linking=f.DL_SETTINGS)
     f.module("b1-recht")
-    from tests.lotse.conftest import TokenClient
+    from tests.courses.conftest import TokenClient
 
     answer = TokenClient(sqlite_app.test_client()).post(
         "/lotse/auswahl", started.token, {"modul": ["b1-recht"]}
@@ -215,7 +215,7 @@ def test_settings_are_respected(sqlite_app: Flask) -> None:
 
 
 def test_picker_refuses_unknown_modules_and_non_deep_linking_launches(sqlite_app: Flask) -> None:
-    from tests.lotse.conftest import TokenClient
+    from tests.courses.conftest import TokenClient
 
     client = TokenClient(sqlite_app.test_client())
     registration = f.platform()

@@ -11,13 +11,11 @@ from flask import Flask, current_app
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from courses.grading import GradingDecision
-from courses.models import CourseModule
-from courses.submissions import Submission, SubmissionFile
+from courses.models import CourseModule, GradingDecision, Submission, SubmissionFile
 from lti_tool.extensions import db
 from lti_tool.models import utcnow
-from tests.lotse import factories as f
-from tests.lotse.conftest import TokenClient
+from tests import factories as f
+from tests.courses.conftest import TokenClient
 
 NAME = '<script>alert("name")</script>'
 TITLE = "<img src=x onerror=alert(1)>"

@@ -10,11 +10,12 @@ from pathlib import Path
 from flask import Flask, current_app
 from flask.testing import FlaskClient
 
-from courses.submissions import Submission, SubmissionFile, sanitise_filename
+from courses.models import Submission, SubmissionFile
+from courses.services.submissions import sanitise_filename
 from lti_tool.extensions import db
 from lti_tool.models import utcnow
-from tests.lotse import factories as f
-from tests.lotse.conftest import TokenClient
+from tests import factories as f
+from tests.courses.conftest import TokenClient
 
 FILES = {
     "pdf": ("application/pdf", b"%PDF-1.4\n%%EOF\n"),

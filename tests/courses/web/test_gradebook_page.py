@@ -1,38 +1,38 @@
-"""The Lotse's page: sync state per Navigator and module, retry of a failed row, own course only."""
+"""The Lotse's Notenbuch page: sync state per Navigator and module, retry of a failed row, own
+course only."""
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+import uuid
 
 from flask import Flask
+from flask.testing import FlaskClient
 
-from courses.gradebook import GradebookOutbox
+from courses.models import GradebookOutbox
 from lti_tool.extensions import db
-from lti_tool.models import Deployment, Launch, LtiContext, LtiUser, utcnow
-from lti_tool.sessions import issue_token
-from tests.gradebook.conftest import Course, drain, outbox_rows
+from lti_tool.models import Registration
+from tests import factories as f
+from tests.courses.conftest import TokenClient
+from tests.courses.gradebook import conftest as gradebook_fixtures
+from tests.courses.gradebook.conftest import Course, drain, outbox_rows
+
+# The gradebook tests' fixtures: the tool on a real port, the AGS test platform, a course.
+sqlite_gb_app = gradebook_fixtures.sqlite_gb_app
+sqlite_tool = gradebook_fixtures.sqlite_tool
+sqlite_platform = gradebook_fixtures.sqlite_platform
+sqlite_course = gradebook_fixtures.sqlite_course
 
 
-def _token(course: Course, role: str, *, context_pk: int | None = None) -> str:
-    user = LtiUser(registration_id=course.registration_id, sub=f"{role}-{utcnow().timestamp()}")
-    db.session.add(user)
-    db.session.flush()
-    deployment = (
-        db.session.query(Deployment).filter_by(registration_id=course.registration_id).one()
+def _token(course: Course, role: str, *, context_id: str = "course-7") -> str:
+    """A launch of a new person in ``role`` into the course (or another one), recorded by the
+    tool's own code; its token."""
+    registration = db.session.get(Registration, course.registration_id)
+    assert registration is not None
+    started = f.launch(
+        registration, f"{role}-{uuid.uuid4().hex[:8]}", lotse=role == "lotse", context_id=context_id
     )
-    launch = Launch(
-        registration_id=course.registration_id,
-        deployment_pk=deployment.id,
-        user_id=user.id,
-        context_pk=context_pk or course.context_id,
-        message_type="LtiResourceLinkRequest",
-        role=role,
-        expires_at=utcnow() + timedelta(hours=1),
-    )
-    db.session.add(launch)
-    db.session.commit()
-    return issue_token(launch)
+    return started.token
 
 
 def test_lotse_sees_states_and_retries_a_failed_one(
@@ -77,10 +77,7 @@ def test_page_is_for_lotsen_of_this_course_only(
     assert client.get("/lotse/notenbuch", query_string={"lt": navigator}).status_code == 403
     assert client.get("/lotse/notenbuch").status_code in (401, 403)
 
-    other = LtiContext(registration_id=course.registration_id, context_id="other-course")
-    db.session.add(other)
-    db.session.commit()
-    foreign = _token(course, "lotse", context_pk=other.id)
+    foreign = _token(course, "lotse", context_id="other-course")
     page = client.get("/lotse/notenbuch", query_string={"lt": foreign})
     assert page.status_code == 200 and "Noch keine Bewertungen" in page.text
     row_id = outbox_rows()[0].id
@@ -90,3 +87,12 @@ def test_page_is_for_lotsen_of_this_course_only(
     own = _token(course, "lotse")
     answer = client.post(f"/lotse/notenbuch/{row_id}/wiederholen", query_string={"lt": own})
     assert answer.status_code in (401, 403)
+
+
+def test_retry_of_an_impossible_outbox_id_is_404(app: Flask, client: FlaskClient) -> None:
+    """Ids beyond the database's integer range in the retry route are 404, not 500."""
+    tc = TokenClient(client)
+    lotse = f.launch(f.platform(), "lotsin", lotse=True)
+    for outbox_id in (2**31, 2**63 + 1):
+        response = tc.post(f"/lotse/notenbuch/{outbox_id}/wiederholen", lotse.token)
+        assert response.status_code == 404

@@ -5,33 +5,28 @@ revision, a resubmission and a second grade; the history of decisions."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 
-import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from courses import events
-from courses.grading import GradingDecision, latest_decision
-from courses.models import UnitProgress
-from courses.submissions import Submission
+from courses.models import GradebookOutbox, GradingDecision, Submission, UnitProgress
+from courses.services.submissions import latest_decision
 from lti_tool.extensions import db
-from tests.lotse import factories as f
-from tests.lotse.conftest import TokenClient
+from tests import factories as f
+from tests.courses.conftest import TokenClient
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
-@pytest.fixture
-def progress_events() -> Iterator[list[tuple[int, int]]]:
-    seen: list[tuple[int, int]] = []
-
-    def listener(user_pk: int, course_module_pk: int) -> None:
-        seen.append((user_pk, course_module_pk))
-
-    events.register(listener)
-    yield seen
-    events.unregister(listener)
+def _queued(user_pk: int, course_module_pk: int) -> tuple[int, dict[str, object]]:
+    """Version and payload of the score queued for the LMS (the gradebook outbox row)."""
+    db.session.rollback()
+    row = db.session.scalars(
+        select(GradebookOutbox).where(
+            GradebookOutbox.user_pk == user_pk, GradebookOutbox.course_module_pk == course_module_pk
+        )
+    ).one()
+    return row.version, row.payload
 
 
 def _setup() -> tuple[f.Started, f.Started, str, int]:
@@ -68,9 +63,7 @@ def _unit_state() -> str:
     ).all()[-1]
 
 
-def test_submit_grade_feedback_return_resubmit_grade(
-    app: Flask, tc: TokenClient, progress_events: list[tuple[int, int]]
-) -> None:
+def test_submit_grade_feedback_return_resubmit_grade(app: Flask, tc: TokenClient) -> None:
     lotse, nav, unit_path, course_module_pk = _setup()
     _submit(tc, nav, unit_path, "Unsere Bestandsaufnahme: 17 Leistungen.")
     submission = _submission()
@@ -130,7 +123,7 @@ def test_submit_grade_feedback_return_resubmit_grade(
     submission = _submission()
     assert submission.state == "returned"
     assert _unit_state() == "returned"
-    assert progress_events[-1] == (nav.user.id, course_module_pk)
+    assert _queued(nav.user.id, course_module_pk)[1]["gradingProgress"] == "Pending"
 
     # The Navigator sees the feedback and can work on the submission again.
     seen = tc.get(unit_path, nav.token)
@@ -178,8 +171,8 @@ def test_submit_grade_feedback_return_resubmit_grade(
     assert "Bisherige Entscheidungen" in lotse_view.text
     assert lotse_view.text.index("bewertet") < lotse_view.text.index("zur Überarbeitung")
 
-    # A corrected grade is another history row and announces the change again.
-    before = len(progress_events)
+    # A corrected grade is another history row and queues the new score again.
+    before, _payload = _queued(nav.user.id, course_module_pk)
     corrected = tc.post(
         f"/lotse/bewertung/{submission.id}",
         lotse.token,
@@ -187,7 +180,8 @@ def test_submit_grade_feedback_return_resubmit_grade(
     )
     assert corrected.status_code == 303
     assert latest_decision(_submission()).total == 10  # type: ignore[union-attr]
-    assert len(progress_events) == before + 1
+    version, payload = _queued(nav.user.id, course_module_pk)
+    assert (version, payload["scoreGiven"]) == (before + 1, 10.0)
 
 
 def test_a_draft_is_not_visible_to_the_lotse(app: Flask, tc: TokenClient) -> None:

@@ -1,6 +1,8 @@
-"""Every Lotse route against everyone who must not use it on course A: no launch token, a
-Navigator of course A, the Lotse of another course, the Lotse of another platform whose course has
-the same context id. All are refused (401/403/404) and nothing of course A changes.
+"""Every Lotse route (the Lotse pages and the Notenbuch) against everyone who must not use it on
+course A: no launch token, a Navigator of course A, the Lotse of another course, the Lotse of
+another platform whose course has the same context id. All are refused (401/403/404) and nothing
+of course A changes. The matrix is checked against the app's URL map: a new route without an
+entry fails.
 
 Routes without an id in the URL (the overview, the roster, …) always work on the launch's own
 course: for another course's Lotse they answer with that Lotse's own course, so the test checks
@@ -18,16 +20,26 @@ import pytest
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from courses import lotse_views
-from courses.grading import GradingDecision
-from courses.models import CourseModule, CourseModuleMember
-from courses.municipalities import MunicipalitySource, NavigatorMunicipality, assign, by_ags
-from courses.roster import CourseMembership, RosterSync
-from courses.submissions import Submission, SubmissionFile
+from courses import BLUEPRINTS
+from courses.gradebook.outbox import enqueue_score
+from courses.gradebook.score import ScoreState
+from courses.models import (
+    CourseMembership,
+    CourseModule,
+    CourseModuleMember,
+    GradebookOutbox,
+    GradingDecision,
+    MunicipalitySource,
+    NavigatorMunicipality,
+    RosterSync,
+    Submission,
+    SubmissionFile,
+)
+from courses.services.municipalities import assign, by_key
 from lti_tool.extensions import db
 from lti_tool.models import utcnow
-from tests.lotse import factories as f
-from tests.lotse.conftest import TokenClient
+from tests import factories as f
+from tests.courses.conftest import TokenClient
 
 #: (method, endpoint) -> the form a request sends (what would change course A if allowed).
 FORMS: dict[tuple[str, str], dict[str, Any]] = {
@@ -55,6 +67,8 @@ FORMS: dict[tuple[str, str], dict[str, Any]] = {
         "entscheidung": "bewertet",
     },
     ("GET", "lotse.submission_file"): {},
+    ("GET", "gradebook.gradebook_page"): {},
+    ("POST", "gradebook.retry"): {},
 }
 #: Routes that name nothing of a course: another course's Lotse gets their own course.
 OWN_COURSE_ROUTES = {
@@ -65,13 +79,29 @@ OWN_COURSE_ROUTES = {
     "lotse.refresh_members",
     "lotse.modules",
     "lotse.grading_queue",
+    "gradebook.gradebook_page",
 }
 PRINCIPALS = ["anonym", "navigator", "lotse-anderer-kurs", "lotse-andere-plattform"]
 MARKERS = ("Nora Navi", "nav-a-1", "Bestandsaufnahme A")
 
 
+#: The blueprints whose routes this matrix covers (the Navigator's: test_navigator_authorization).
+LOTSE_BLUEPRINTS = {"lotse", "gradebook"}
+
+
+def domain_routes(app: Flask, blueprints: set[str]) -> set[tuple[str, str]]:
+    """(method, endpoint) of every route of ``blueprints`` in the app's URL map."""
+    assert blueprints <= {blueprint.name for blueprint in BLUEPRINTS}
+    return {
+        (method, rule.endpoint)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.split(".")[0] in blueprints and not rule.endpoint.endswith(".static")
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
+    }
+
+
 def test_every_route_is_in_the_matrix(sqlite_app: Flask) -> None:
-    assert set(lotse_views.ROUTES) == set(FORMS)
+    assert domain_routes(sqlite_app, LOTSE_BLUEPRINTS) == set(FORMS)
 
 
 @dataclass
@@ -121,9 +151,12 @@ def _world() -> World:
         sha256="0" * 64,
     )
     db.session.add(stored)
-    rathen = by_ags("14628310")
+    rathen = by_key("14628310")
     assert rathen is not None
     assign(nav.user.id, rathen, MunicipalitySource.NAVIGATOR)
+    outbox = enqueue_score(nav.user.id, placed.id, ScoreState("Submitted", "PendingManual"))
+    assert outbox is not None
+    outbox.state = "failed"
     db.session.commit()
     # Course A's roster as after its Lotse's visit.
     TokenClient(current_app.test_client()).get("/lotse/teilnehmende", lotse_a.token)
@@ -141,6 +174,7 @@ def _world() -> World:
             "submission_pk": submission.id,
             "file_pk": stored.id,
             "slug": "b1",
+            "outbox_id": outbox.id,
         },
         navigator_pk=nav.user.id,
         context_pk=lotse_a.context.id,
@@ -168,12 +202,15 @@ def _snapshot(world: World) -> Any:
             .where(CourseModule.context_pk == ctx)
         ).all(),
         db.session.execute(
-            select(NavigatorMunicipality.ags, NavigatorMunicipality.source).where(
+            select(NavigatorMunicipality.municipality_key, NavigatorMunicipality.source).where(
                 NavigatorMunicipality.user_pk == world.navigator_pk
             )
         ).all(),
         db.session.execute(select(Submission.id, Submission.state)).all(),
         db.session.execute(select(GradingDecision.id)).all(),
+        db.session.execute(
+            select(GradebookOutbox.id, GradebookOutbox.state, GradebookOutbox.version)
+        ).all(),
         db.session.execute(
             select(
                 CourseMembership.user_pk,

@@ -13,9 +13,9 @@ from flask.testing import FlaskClient
 
 from courses.models import CourseModule
 from lti_tool.extensions import db
-from tests.courses.factories import text_of
-from tests.lotse import factories as f
-from tests.lotse.conftest import TokenClient
+from tests import factories as f
+from tests.courses.conftest import TokenClient
+from tests.factories import text_of
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

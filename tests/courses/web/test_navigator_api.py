@@ -6,16 +6,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from courses.quizzes import QuizAttempt
-from courses.submissions import Submission
+from courses.models import QuizAttempt, Submission
 from lti_tool.extensions import db
-from tests.courses.factories import RIGHT, launch, make_module
+from tests.factories import RIGHT, http_launch, make_module
 
 
 @pytest.fixture
 def nav(app, client):  # type: ignore[no-untyped-def]
     make_module("b9-test", title="API-Modul")
-    launched = launch(client, module_id="b9-test")
+    launched = http_launch(client, module_id="b9-test")
     client.get(launched.location)
     return launched
 

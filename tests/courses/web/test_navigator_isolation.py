@@ -7,10 +7,9 @@ import io
 
 from sqlalchemy import func, select
 
-from courses.quizzes import QuizAttempt
-from courses.submissions import Submission, SubmissionFile
+from courses.models import QuizAttempt, Submission, SubmissionFile
 from lti_tool.extensions import db
-from tests.courses.factories import RIGHT, launch, make_module
+from tests.factories import RIGHT, http_launch, make_module
 
 PDF = b"%PDF-1.7\n%%EOF\n"
 
@@ -32,7 +31,7 @@ def _submit_with_file(client, token: str) -> SubmissionFile:  # type: ignore[no-
 
 def test_other_navigators_work_is_unreachable(app, client):
     make_module("b9-test")
-    owner = launch(client, sub="eigentuemerin", module_id="b9-test")
+    owner = http_launch(client, sub="eigentuemerin", module_id="b9-test")
     client.get(owner.location)
     stored = _submit_with_file(client, owner.token)
     quiz = client.post(
@@ -42,7 +41,7 @@ def test_other_navigators_work_is_unreachable(app, client):
     attempt = db.session.scalars(select(QuizAttempt)).one()
     assert quiz.status_code == 303
 
-    intruder = launch(client, sub="neugierig", module_id="b9-test", resource_link_id="link-2")
+    intruder = http_launch(client, sub="neugierig", module_id="b9-test", resource_link_id="link-2")
     client.get(intruder.location)
     token = intruder.token
     assert client.get(f"/abgabe/datei/{stored.id}", query_string={"lt": token}).status_code == 404
@@ -75,10 +74,10 @@ def test_other_navigators_work_is_unreachable(app, client):
 
 def test_lotse_of_the_course_may_download_but_not_post_as_navigator(app, client):
     make_module("b9-test")
-    owner = launch(client, sub="navigatorin", module_id="b9-test")
+    owner = http_launch(client, sub="navigatorin", module_id="b9-test")
     client.get(owner.location)
     stored = _submit_with_file(client, owner.token)
-    lotse = launch(client, sub="lotsin", lotse=True)
+    lotse = http_launch(client, sub="lotsin", lotse=True)
     # A draft is the Navigator's alone; once handed in, the Lotse of the course may read it.
     draft = client.get(f"/abgabe/datei/{stored.id}", query_string={"lt": lotse.token})
     assert draft.status_code == 404
@@ -103,10 +102,12 @@ def test_lotse_of_the_course_may_download_but_not_post_as_navigator(app, client)
 
 def test_a_lotse_of_another_course_cannot_download(app, client):
     make_module("b9-test")
-    owner = launch(client, sub="navigatorin", module_id="b9-test")
+    owner = http_launch(client, sub="navigatorin", module_id="b9-test")
     client.get(owner.location)
     stored = _submit_with_file(client, owner.token)
-    stranger = launch(client, sub="l-x", lotse=True, context_id="course-2", resource_link_id="x")
+    stranger = http_launch(
+        client, sub="l-x", lotse=True, context_id="course-2", resource_link_id="x"
+    )
     download = client.get(f"/abgabe/datei/{stored.id}", query_string={"lt": stranger.token})
     assert download.status_code == 404
 
@@ -114,9 +115,9 @@ def test_a_lotse_of_another_course_cannot_download(app, client):
 def test_modules_of_other_courses_and_unknown_units_are_404(app, client):
     make_module("b9-test")
     make_module("c9-test")
-    here = launch(client, module_id="b9-test")
+    here = http_launch(client, module_id="b9-test")
     client.get(here.location)
-    elsewhere = launch(
+    elsewhere = http_launch(
         client, sub="n2", module_id="c9-test", context_id="course-2", resource_link_id="l2"
     )
     client.get(elsewhere.location)
@@ -139,7 +140,7 @@ def test_pages_need_a_launch_token(app, client):
     assert client.get("/module").status_code == 401
     assert client.get("/module", query_string={"lt": "gefälscht"}).status_code == 401
     assert client.post("/api/module/b9-test/einheit/lesen/gelesen", json={}).status_code == 401
-    nav = launch(client, module_id="b9-test")
+    nav = http_launch(client, module_id="b9-test")
     client.get(nav.location)
     # On POST the token in the query string does not count (a forged link must not act).
     forged = client.post("/module/b9-test/einheit/lesen/gelesen", query_string={"lt": nav.token})

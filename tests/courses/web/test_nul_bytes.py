@@ -12,12 +12,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from courses.grading import GradingDecision
-from courses.submissions import Submission
+from courses.models import GradingDecision, Submission
 from lti_tool.extensions import db
 from lti_tool.models import utcnow
-from tests.lotse import factories as f
-from tests.lotse.conftest import TokenClient
+from tests import factories as f
+from tests.courses.conftest import TokenClient
 
 SECRET = "Vertraulicher Abgabetext"
 

@@ -11,16 +11,10 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
-from courses.submissions import (
-    Submission,
-    SubmissionFile,
-    UploadRefused,
-    accept_uploads,
-    discard,
-    sanitise_filename,
-)
+from courses.models import Submission, SubmissionFile
+from courses.services.submissions import UploadRefused, accept_uploads, discard, sanitise_filename
 from lti_tool.extensions import db
-from tests.courses.factories import launch, make_module, text_of
+from tests.factories import http_launch, make_module, text_of
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\0" * 48
@@ -146,7 +140,7 @@ TEXT = "Mein sorgfältig geschriebener Text, der nicht verloren gehen darf."
 @pytest.fixture
 def nav(app, client):  # type: ignore[no-untyped-def]
     make_module("b9-test")
-    launched = launch(client, module_id="b9-test")
+    launched = http_launch(client, module_id="b9-test")
     client.get(launched.location)
     return launched
 
