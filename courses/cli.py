@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import click
 from flask import current_app
@@ -172,9 +174,18 @@ def list_command(platform_name: str | None) -> None:
         )
 
 
+def _deployment_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``--platform`` and ``--deployment`` of the custom-role commands."""
+    command = click.option("--deployment", "deployment_id", required=True, help="Deployment-ID.")(
+        command
+    )
+    return click.option(
+        "--platform", "platform_name", required=True, help="Name oder ID der Plattform."
+    )(command)
+
+
 @custom_role.command("enable")
-@click.option("--platform", "platform_name", required=True, help="Name oder ID der Plattform.")
-@click.option("--deployment", "deployment_id", required=True, help="Deployment-ID.")
+@_deployment_options
 def custom_role_enable(platform_name: str, deployment_id: str) -> None:
     """lotsen_rolle=lotse auf diesem Deployment als Lotsen-Start anerkennen."""
     roles.trust_deployment(_deployment(_platform(platform_name), deployment_id))
@@ -187,8 +198,7 @@ def custom_role_enable(platform_name: str, deployment_id: str) -> None:
 
 
 @custom_role.command("disable")
-@click.option("--platform", "platform_name", required=True, help="Name oder ID der Plattform.")
-@click.option("--deployment", "deployment_id", required=True, help="Deployment-ID.")
+@_deployment_options
 def custom_role_disable(platform_name: str, deployment_id: str) -> None:
     """lotsen_rolle=lotse auf diesem Deployment wieder ignorieren."""
     roles.distrust_deployment(_deployment(_platform(platform_name), deployment_id))
@@ -222,7 +232,12 @@ gradebook = AppGroup(
 )
 @click.option("--batch", type=click.IntRange(1, 1000), help="Zeilen pro Durchgang (Standard 50).")
 @click.option("--max-seconds", type=click.FloatRange(0, min_open=True), help="Höchstens so lange.")
-@click.option("--poll", type=click.FloatRange(0.01), help="Sekunden zwischen leeren Durchgängen.")
+@click.option(
+    "--poll",
+    "poll_seconds",
+    type=click.FloatRange(0.01),
+    help="Sekunden zwischen leeren Durchgängen.",
+)
 @click.option(
     "--lease",
     type=click.FloatRange(1),
@@ -233,15 +248,7 @@ gradebook = AppGroup(
     type=click.FloatRange(0.1),
     help="Zeitlimit je Anfrage an die Plattform (Standard: HTTP_TIMEOUT_SECONDS).",
 )
-def worker_command(
-    once: bool,
-    drain: bool,
-    batch: int | None,
-    max_seconds: float | None,
-    poll: float | None,
-    lease: float | None,
-    http_timeout: float | None,
-) -> None:
+def worker_command(lease: float | None, http_timeout: float | None, **options: Any) -> None:
     """Liefert ausstehende Bewertungen aus; SIGTERM beendet nach der laufenden Zeile."""
     if lease is not None:
         current_app.config["GRADEBOOK_LEASE_SECONDS"] = lease
@@ -254,15 +261,8 @@ def worker_command(
 
     signal.signal(signal.SIGTERM, _stop)
     worker_id = new_worker_id()
-    stats = run_worker(
-        worker=worker_id,
-        once=once,
-        drain=drain,
-        batch=batch,
-        max_seconds=max_seconds,
-        poll_seconds=poll,
-        stop=stop,
-    )
+    # once, drain, batch, max_seconds, poll_seconds: run_worker's own options.
+    stats = run_worker(worker=worker_id, stop=stop, **options)
     outcomes = ", ".join(f"{k}={v}" for k, v in sorted(stats.outcomes.items())) or "nichts zu tun"
     click.echo(f"Worker {worker_id}: {outcomes}")
 

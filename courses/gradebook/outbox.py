@@ -24,6 +24,18 @@ def _whole_second(moment: datetime) -> datetime:
     return moment.replace(microsecond=0)
 
 
+def _new_state(score: dict[str, Any], stamp: datetime, now: datetime) -> dict[str, Any]:
+    """The columns of a row that has a new score to send, due now."""
+    return {
+        "payload": {**score, "timestamp": stamp.isoformat()},
+        "state_at": stamp,
+        "state": OutboxState.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "updated_at": now,
+    }
+
+
 def enqueue_score(
     user_pk: int,
     course_module_pk: int,
@@ -72,13 +84,8 @@ def enqueue_score(
                     course_module_pk=course_module_pk,
                     user_pk=user_pk,
                     version=1,
-                    payload={**score, "timestamp": stamp.isoformat()},
-                    state_at=stamp,
-                    state=OutboxState.PENDING.value,
-                    attempts=0,
-                    next_attempt_at=now,
                     created_at=now,
-                    updated_at=now,
+                    **_new_state(score, stamp, now),
                 )
                 .on_conflict_do_nothing(index_elements=["course_module_pk", "user_pk"])
                 # RETURNING says whether it inserted: psycopg reports rowcount -1 for this one.
@@ -97,14 +104,9 @@ def enqueue_score(
             .where(GradebookOutbox.id == row.id, GradebookOutbox.version == row.version)
             .values(
                 version=row.version + 1,
-                payload={**score, "timestamp": stamp.isoformat()},
-                state_at=stamp,
-                state=OutboxState.PENDING.value,
-                attempts=0,
-                next_attempt_at=now,
                 last_error=None,
                 last_status=None,
-                updated_at=now,
+                **_new_state(score, stamp, now),
             )
             .execution_options(synchronize_session=False)
         )

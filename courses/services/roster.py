@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, and_, func, select
@@ -323,18 +323,17 @@ class Person:
     municipality_source: str | None
 
     @classmethod
-    def from_columns(cls, columns: Sequence[Any]) -> Person:
-        """From the :data:`PERSON_COLUMNS` at the end of a row."""
+    def from_columns(cls, columns: Sequence[Any], **extra: Any) -> Self:
+        """From the :data:`PERSON_COLUMNS` at the end of a row (``extra``: a subclass's fields)."""
         sub, name, given, family, key, municipality, source = columns[-len(PERSON_COLUMNS) :]
-        return cls(sub, display_name(name, given, family), key, municipality, source)
+        return cls(sub, display_name(name, given, family), key, municipality, source, **extra)
 
 
 @dataclass(frozen=True)
-class RosterEntry:
+class RosterEntry(Person):
     """A row of the roster page."""
 
     user_pk: int
-    person: Person
     role: str
     source: str
     status: str
@@ -344,26 +343,6 @@ class RosterEntry:
     def started(self) -> bool:
         """Launched the tool in this course at least once."""
         return self.last_launch_at is not None
-
-    @property
-    def sub(self) -> str:
-        return self.person.sub
-
-    @property
-    def name(self) -> str | None:
-        return self.person.name
-
-    @property
-    def municipality_key(self) -> str | None:
-        return self.person.municipality_key
-
-    @property
-    def municipality_name(self) -> str | None:
-        return self.person.municipality_name
-
-    @property
-    def municipality_source(self) -> str | None:
-        return self.person.municipality_source
 
 
 def roster(context: LtiContext) -> list[RosterEntry]:
@@ -379,13 +358,8 @@ def roster(context: LtiContext) -> list[RosterEntry]:
         ).where(CourseMembership.context_pk == context.id)
     ).all()
     entries = [
-        RosterEntry(
-            user_pk=r[0],
-            person=Person.from_columns(r),
-            role=r[1],
-            source=r[2],
-            status=r[3],
-            last_launch_at=r[4],
+        RosterEntry.from_columns(
+            r, user_pk=r[0], role=r[1], source=r[2], status=r[3], last_launch_at=r[4]
         )
         for r in rows
     ]

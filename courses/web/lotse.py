@@ -39,7 +39,7 @@ from courses.models import (
 )
 from courses.reports.chart import distribution_svg
 from courses.reports.csv_export import overview_csv
-from courses.reports.overview import STATE_FILTERS, Filters, build_overview
+from courses.reports.overview import STATE_FILTERS, Filters, Overview, build_overview
 from courses.reports.schema import OverviewSchema
 from courses.services import grading
 from courses.services.dates import iso_day, parse_due_date
@@ -308,13 +308,18 @@ def _record_launchers(context: LtiContext) -> None:
         db.session.commit()
 
 
+def _exported_overview() -> Overview:
+    """The overview an export carries: launchers recorded, the filters of the query string."""
+    context = launch_context()
+    _record_launchers(context)
+    return build_overview(context, _filters(context, focus=False))
+
+
 @bp.get("/lotse/uebersicht.csv")
 @lotse_required
 def dashboard_csv() -> Response:
     """The overview as CSV for German Excel (UTF-8 with BOM, ``;``, CRLF)."""
-    context = launch_context()
-    _record_launchers(context)
-    overview = build_overview(context, _filters(context, focus=False))
+    overview = _exported_overview()
     response = Response(overview_csv(overview), mimetype="text/csv")
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     stamp = iso_day(overview.generated_at)
@@ -326,11 +331,8 @@ def dashboard_csv() -> Response:
 @bp.get("/api/lotse/uebersicht")
 @lotse_required
 def dashboard_json() -> Response:
-    """The overview as JSON (fields: :class:`courses.dashboard.OverviewSchema`)."""
-    context = launch_context()
-    _record_launchers(context)
-    overview = build_overview(context, _filters(context, focus=False))
-    response = jsonify(OverviewSchema().dump(overview))
+    """The overview as JSON (fields: :class:`courses.reports.schema.OverviewSchema`)."""
+    response = jsonify(OverviewSchema().dump(_exported_overview()))
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

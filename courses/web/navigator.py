@@ -11,6 +11,8 @@ from __future__ import annotations
 import html
 import logging
 import re
+from collections.abc import Callable
+from functools import wraps
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -20,6 +22,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from markupsafe import Markup
+from werkzeug.wrappers import Response
 
 from courses.models import (
     CatalogUnit,
@@ -210,6 +213,31 @@ def module(slug: str) -> str:
     )
 
 
+UnitView = Callable[..., ResponseReturnValue]
+
+
+def unit_route(
+    blueprint: Blueprint, rule: str, *, kind: UnitKind | None = None, **options: Any
+) -> Callable[[UnitView], UnitView]:
+    """Register a Navigator's view of one unit (its ``rule`` has ``<slug>`` and ``<unit>``): the
+    view gets the launch, the assigned course module, the unit and its current version instead;
+    anything not assigned to the Navigator, or a unit not of ``kind``, is 404."""
+
+    def decorator(view: UnitView) -> UnitView:
+        @wraps(view)
+        def resolved(slug: str, unit: str, **values: Any) -> ResponseReturnValue:
+            context = unit_context(slug, unit)
+            if kind is not None and context[2].kind != kind:
+                abort(404)
+            return view(*context, **values)
+
+        guarded = navigator_required(resolved)
+        blueprint.route(rule, **options)(guarded)
+        return guarded
+
+    return decorator
+
+
 def unit_context(
     slug: str, unit_slug: str
 ) -> tuple[Launch, CourseModule, CatalogUnit, UnitVersion]:
@@ -277,31 +305,31 @@ def _render_unit(
     return render_template(f"courses/unit_{unit.kind}.html", **context), status
 
 
-@bp.get("/module/<slug>/einheit/<unit>")
-@navigator_required
-def unit(slug: str, unit: str) -> ResponseReturnValue:
+@unit_route(bp, "/module/<slug>/einheit/<unit>")
+def unit(
+    launch: Launch, placed: CourseModule, catalog_unit: CatalogUnit, version: UnitVersion
+) -> ResponseReturnValue:
     """A unit of a module. Opening it starts it."""
-    launch, placed, catalog_unit, version = unit_context(slug, unit)
     open_unit(launch.user_id, placed, version)
     db.session.commit()
     return _render_unit(launch, placed, catalog_unit, version)
 
 
-@bp.post("/module/<slug>/einheit/<unit>/gelesen")
-@navigator_required
-def mark_unit_read(slug: str, unit: str) -> ResponseReturnValue:
-    launch, placed, _catalog_unit, version = unit_context(slug, unit)
+@unit_route(bp, "/module/<slug>/einheit/<unit>/gelesen", methods=["POST"])
+def mark_unit_read(
+    launch: Launch, placed: CourseModule, catalog_unit: CatalogUnit, version: UnitVersion
+) -> ResponseReturnValue:
     mark_read(launch.user_id, placed, version)
     db.session.commit()
-    return redirect(tool_url("navigator.unit", slug=slug, unit=unit, hinweis="gelesen"), code=303)
+    return _back_to_unit(placed, catalog_unit, "gelesen")
 
 
-@bp.post("/module/<slug>/einheit/<unit>/quiz")
-@navigator_required
-def submit_quiz(slug: str, unit: str) -> ResponseReturnValue:
+@unit_route(bp, "/module/<slug>/einheit/<unit>/quiz", methods=["POST"])
+def submit_quiz(
+    launch: Launch, placed: CourseModule, catalog_unit: CatalogUnit, version: UnitVersion
+) -> ResponseReturnValue:
     """Score a quiz attempt from the form. Only the chosen option ids are read from the form:
     anything else a client sends (a score, correct flags) is ignored."""
-    launch, placed, catalog_unit, version = unit_context(slug, unit)
     quiz = load_quiz(version)
     answers = {
         q.id: request.form.getlist(f"antwort-{q.id}")
@@ -323,7 +351,12 @@ def submit_quiz(slug: str, unit: str) -> ResponseReturnValue:
         )
     db.session.commit()
     return redirect(
-        tool_url("navigator.attempt", slug=slug, unit=unit, attempt_id=outcome.attempt.id),
+        tool_url(
+            "navigator.attempt",
+            slug=placed.module.slug,
+            unit=catalog_unit.slug,
+            attempt_id=outcome.attempt.id,
+        ),
         code=303,
     )
 
@@ -341,11 +374,15 @@ def _own_attempt(launch: Launch, catalog_unit: CatalogUnit, attempt_id: int) -> 
     return attempt
 
 
-@bp.get("/module/<slug>/einheit/<unit>/versuch/<int:attempt_id>")
-@navigator_required
-def attempt(slug: str, unit: str, attempt_id: int) -> str:
+@unit_route(bp, "/module/<slug>/einheit/<unit>/versuch/<int:attempt_id>")
+def attempt(
+    launch: Launch,
+    placed: CourseModule,
+    catalog_unit: CatalogUnit,
+    version: UnitVersion,
+    attempt_id: int,
+) -> str:
     """The result of one attempt: score, per-question feedback, explanations, history."""
-    launch, placed, catalog_unit, version = unit_context(slug, unit)
     own = _own_attempt(launch, catalog_unit, attempt_id)
     quiz = load_quiz(version)
     attempts = attempts_of(launch.user_id, placed.context_pk, catalog_unit.id)
@@ -366,6 +403,14 @@ def attempt(slug: str, unit: str, attempt_id: int) -> str:
     )
 
 
+def _back_to_unit(placed: CourseModule, catalog_unit: CatalogUnit, notice: str) -> Response:
+    """303 to the unit's page, which shows ``notice`` (a key of :data:`NOTICES`)."""
+    url = tool_url(
+        "navigator.unit", slug=placed.module.slug, unit=catalog_unit.slug, hinweis=notice
+    )
+    return redirect(url, code=303)
+
+
 def _commit_or_remove(paths: list[Path]) -> None:
     """Commit; if that fails, remove the files this request wrote so none is left orphaned."""
     try:
@@ -376,30 +421,22 @@ def _commit_or_remove(paths: list[Path]) -> None:
         raise
 
 
-@bp.post("/module/<slug>/einheit/<unit>/abgabe")
-@navigator_required
-def save_assignment(slug: str, unit: str) -> ResponseReturnValue:
+@unit_route(bp, "/module/<slug>/einheit/<unit>/abgabe", methods=["POST"])
+def save_assignment(
+    launch: Launch, placed: CourseModule, catalog_unit: CatalogUnit, version: UnitVersion
+) -> ResponseReturnValue:
     """Save the draft (``aktion=entwurf``) or submit (``aktion=einreichen``) an assignment: the
     text first, then the files. A refused file leaves the text saved and stores no file."""
-    launch, placed, catalog_unit, version = unit_context(slug, unit)
     text = request.form.get("text", "")
     submit = request.form.get("aktion") == "einreichen"
+    page = (launch, placed, catalog_unit, version)
     if len(text) > MAX_TEXT_LENGTH:
-        return _render_unit(
-            launch,
-            placed,
-            catalog_unit,
-            version,
-            status=422,
-            text=text,
-            problems=[
-                _(
-                    "Ihr Text ist zu lang (höchstens %(max)d Zeichen). Er wurde nicht gespeichert; "
-                    "bitte kürzen Sie ihn.",
-                    max=MAX_TEXT_LENGTH,
-                )
-            ],
+        too_long = _(
+            "Ihr Text ist zu lang (höchstens %(max)d Zeichen). Er wurde nicht gespeichert; "
+            "bitte kürzen Sie ihn.",
+            max=MAX_TEXT_LENGTH,
         )
+        return _render_unit(*page, status=422, text=text, problems=[too_long])
     try:
         outcome = save_submission(
             user_pk=launch.user_id,
@@ -411,20 +448,13 @@ def save_assignment(slug: str, unit: str) -> ResponseReturnValue:
         )
     except Locked:
         db.session.rollback()
-        return _locked(launch, placed, catalog_unit, version)
+        return _locked(*page)
     _commit_or_remove(outcome.new_paths)
     if outcome.problems:
-        return _render_unit(
-            launch,
-            placed,
-            catalog_unit,
-            version,
-            status=422,
-            text=text,
-            problems=[*outcome.problems, *_saved_anyway(outcome, submit)],
-        )
+        problems = [*outcome.problems, *_saved_anyway(outcome, submit)]
+        return _render_unit(*page, status=422, text=text, problems=problems)
     hinweis = "eingereicht" if outcome.submitted else "entwurf"
-    return redirect(tool_url("navigator.unit", slug=slug, unit=unit, hinweis=hinweis), code=303)
+    return _back_to_unit(placed, catalog_unit, hinweis)
 
 
 def _saved_anyway(outcome: SaveOutcome, submit: bool) -> list[str]:
@@ -453,10 +483,16 @@ def _locked(
     )
 
 
-@bp.post("/module/<slug>/einheit/<unit>/abgabe/datei/<int:file_id>/entfernen")
-@navigator_required
-def remove_assignment_file(slug: str, unit: str, file_id: int) -> ResponseReturnValue:
-    launch, placed, catalog_unit, version = unit_context(slug, unit)
+@unit_route(
+    bp, "/module/<slug>/einheit/<unit>/abgabe/datei/<int:file_id>/entfernen", methods=["POST"]
+)
+def remove_assignment_file(
+    launch: Launch,
+    placed: CourseModule,
+    catalog_unit: CatalogUnit,
+    version: UnitVersion,
+    file_id: int,
+) -> ResponseReturnValue:
     submission = submission_of(launch.user_id, placed.context_pk, catalog_unit.id)
     if submission is None:
         abort(404)
@@ -467,9 +503,7 @@ def remove_assignment_file(slug: str, unit: str, file_id: int) -> ResponseReturn
         return _locked(launch, placed, catalog_unit, version)
     db.session.commit()
     path.unlink(missing_ok=True)
-    return redirect(
-        tool_url("navigator.unit", slug=slug, unit=unit, hinweis="datei-entfernt"), code=303
-    )
+    return _back_to_unit(placed, catalog_unit, "datei-entfernt")
 
 
 @bp.get("/abgabe/datei/<int:file_id>")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, request, url_for
+from flask import Blueprint, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError
@@ -19,6 +19,7 @@ from courses.models import (
     SubmissionState,
     UnitKind,
     UnitState,
+    UnitVersion,
 )
 from courses.services import learning
 from courses.services.dates import format_day
@@ -27,10 +28,11 @@ from courses.services.progress import ModuleProgress, UnitStatus, module_progres
 from courses.services.quizzes import attempts_of, counted_attempt, load_quiz, public_questions
 from courses.services.submissions import submission_of
 from lti_tool.extensions import db
+from lti_tool.models import Launch
 from lti_tool.sessions import current_launch
 
 from .helpers import navigator_required, refuse_nul_bytes
-from .navigator import SUBMISSION_STATE_LABELS, limit_request_size, unit_context
+from .navigator import SUBMISSION_STATE_LABELS, limit_request_size, unit_route
 from .schemas import (
     AttemptResultSchema,
     ModuleDetailSchema,
@@ -173,11 +175,11 @@ def _attempt_data(attempt: QuizAttempt, counted: QuizAttempt | None) -> dict[str
     }
 
 
-@bp.get("/api/module/<slug>/einheit/<unit>")
-@navigator_required
-def unit(slug: str, unit: str) -> ResponseReturnValue:
+@unit_route(bp, "/api/module/<slug>/einheit/<unit>")
+def unit(
+    launch: Launch, placed: CourseModule, catalog_unit: CatalogUnit, version: UnitVersion
+) -> ResponseReturnValue:
     """A unit's content for the Navigator; quizzes without correct answers."""
-    launch, placed, catalog_unit, version = unit_context(slug, unit)
     state = learning.open_unit(launch.user_id, placed, version)
     db.session.commit()
     data: dict[str, Any] = _unit_summary(placed, UnitStatus(catalog_unit, state)) | {
@@ -207,10 +209,10 @@ def unit(slug: str, unit: str) -> ResponseReturnValue:
     return jsonify(UnitDetailSchema().dump(data))
 
 
-@bp.post("/api/module/<slug>/einheit/<unit>/gelesen")
-@navigator_required
-def mark_read(slug: str, unit: str) -> ResponseReturnValue:
-    launch, placed, catalog_unit, version = unit_context(slug, unit)
+@unit_route(bp, "/api/module/<slug>/einheit/<unit>/gelesen", methods=["POST"])
+def mark_read(
+    launch: Launch, placed: CourseModule, catalog_unit: CatalogUnit, version: UnitVersion
+) -> ResponseReturnValue:
     _load(ReadConfirmationSchema(), empty_is_object=True)
     learning.mark_read(launch.user_id, placed, version)
     db.session.commit()
@@ -220,13 +222,11 @@ def mark_read(slug: str, unit: str) -> ResponseReturnValue:
     )
 
 
-@bp.post("/api/module/<slug>/einheit/<unit>/quiz")
-@navigator_required
-def submit_quiz(slug: str, unit: str) -> ResponseReturnValue:
+@unit_route(bp, "/api/module/<slug>/einheit/<unit>/quiz", kind=UnitKind.QUIZ, methods=["POST"])
+def submit_quiz(
+    launch: Launch, placed: CourseModule, catalog_unit: CatalogUnit, version: UnitVersion
+) -> ResponseReturnValue:
     """``{"answers": {"q1": ["a"]}}`` → the scored attempt with per-question feedback."""
-    launch, placed, catalog_unit, version = unit_context(slug, unit)
-    if catalog_unit.kind != UnitKind.QUIZ:
-        abort(404)
     answers = _load(QuizAnswersSchema())["answers"]
     outcome = learning.take_quiz(launch.user_id, placed, version, answers)
     db.session.commit()
@@ -246,13 +246,13 @@ def submit_quiz(slug: str, unit: str) -> ResponseReturnValue:
     return jsonify(AttemptResultSchema().dump(data)), 201
 
 
-@bp.post("/api/module/<slug>/einheit/<unit>/abgabe")
-@navigator_required
-def save_assignment(slug: str, unit: str) -> ResponseReturnValue:
+@unit_route(
+    bp, "/api/module/<slug>/einheit/<unit>/abgabe", kind=UnitKind.ASSIGNMENT, methods=["POST"]
+)
+def save_assignment(
+    launch: Launch, placed: CourseModule, catalog_unit: CatalogUnit, version: UnitVersion
+) -> ResponseReturnValue:
     """``{"text": "…", "state": "draft" | "submitted"}``. Files are uploaded with the page form."""
-    launch, placed, catalog_unit, version = unit_context(slug, unit)
-    if catalog_unit.kind != UnitKind.ASSIGNMENT:
-        abort(404)
     data = _load(SubmissionLoadSchema())
     try:
         outcome = learning.save_submission(

@@ -123,15 +123,20 @@ class SubmissionLoadSchema(GermanSchema):
 # --- Dump schemas ---------------------------------------------------------------------------------
 
 
-class UnitSummarySchema(Schema):
+class _CatalogItemSchema(Schema):
+    """What a module and a unit both show: catalogue slug, kind, title and the API URL."""
+
     slug = fields.String()
     kind = fields.String()
     title = fields.String()
+    url = fields.String()
+
+
+class UnitSummarySchema(_CatalogItemSchema):
     estimated_minutes = fields.Integer()
     state = fields.String()
     state_label = fields.String()
     complete = fields.Boolean()
-    url = fields.String()
 
 
 class SourceSchema(Schema):
@@ -139,10 +144,7 @@ class SourceSchema(Schema):
     url = fields.String()
 
 
-class ModuleSummarySchema(Schema):
-    slug = fields.String()
-    title = fields.String()
-    kind = fields.String()
+class ModuleSummarySchema(_CatalogItemSchema):
     summary = fields.String()
     percent = fields.Integer()
     status = fields.String()
@@ -154,7 +156,6 @@ class ModuleSummarySchema(Schema):
     """TT.MM.JJJJ in Europe/Berlin."""
     overdue = fields.Boolean()
     next_unit = fields.String(allow_none=True)
-    url = fields.String()
 
 
 class ModuleDetailSchema(ModuleSummarySchema):
