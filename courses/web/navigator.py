@@ -453,8 +453,8 @@ def save_assignment(
     if outcome.problems:
         problems = [*outcome.problems, *_saved_anyway(outcome, submit)]
         return _render_unit(*page, status=422, text=text, problems=problems)
-    hinweis = "eingereicht" if outcome.submitted else "entwurf"
-    return _back_to_unit(placed, catalog_unit, hinweis)
+    notice = "eingereicht" if outcome.submitted else "entwurf"
+    return _back_to_unit(placed, catalog_unit, notice)
 
 
 def _saved_anyway(outcome: SaveOutcome, submit: bool) -> list[str]:
