@@ -11,9 +11,10 @@ from werkzeug.wrappers import Response
 
 from courses.gradebook.outbox import requeue, row_in_course, rows_of_course
 from lti_tool.extensions import db
-from lti_tool.sessions import TOKEN_FIELD, current_launch
 
 from .helpers import (
+    TOKEN_FIELD,
+    current_launch,
     known_id,
     launch_context,
     launch_token,

@@ -1,6 +1,7 @@
 """What every page of a launch needs: the role guards, ids from the URL, links and forms that
 carry the launch token, German dates and numbers for the templates, and domain errors as HTTP
-responses."""
+responses. The only page module that uses the protocol's launch sessions (``lti_tool.sessions``):
+the others take ``current_launch``, ``launch_required`` and ``TOKEN_FIELD`` from here."""
 
 from __future__ import annotations
 

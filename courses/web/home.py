@@ -9,9 +9,8 @@ from flask.typing import ResponseReturnValue
 from courses.services.learning import is_assigned, place_modules
 from courses.services.roles import is_lotse
 from lti_tool.extensions import db
-from lti_tool.sessions import current_launch, launch_required
 
-from .helpers import launch_token, tool_url
+from .helpers import current_launch, launch_required, launch_token, tool_url
 from .navigator import render_my_modules
 
 bp = Blueprint("courses", __name__, template_folder="../templates")

@@ -64,10 +64,17 @@ from lti_tool.deep_linking import DeepLinkingError, LineItem, ResourceLinkItem, 
 from lti_tool.extensions import db
 from lti_tool.launch import launch_url
 from lti_tool.models import Launch, LtiContext
-from lti_tool.sessions import current_launch
 from lti_tool.vocab import MessageType
 
-from .helpers import known_id, launch_context, lotse_required, parse_id, refuse_nul_bytes, tool_url
+from .helpers import (
+    current_launch,
+    known_id,
+    launch_context,
+    lotse_required,
+    parse_id,
+    refuse_nul_bytes,
+    tool_url,
+)
 
 bp = Blueprint(
     "lotse",

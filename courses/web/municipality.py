@@ -18,9 +18,8 @@ from courses.services.municipalities import (
     search,
 )
 from lti_tool.extensions import db
-from lti_tool.sessions import TOKEN_FIELD, current_launch
 
-from .helpers import launch_token, navigator_required, tool_url
+from .helpers import TOKEN_FIELD, current_launch, launch_token, navigator_required, tool_url
 
 bp = Blueprint("municipality", __name__, template_folder="../templates")
 

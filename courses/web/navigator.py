@@ -75,9 +75,16 @@ from courses.services.submissions import (
 )
 from lti_tool.extensions import db
 from lti_tool.models import Launch, utcnow
-from lti_tool.sessions import current_launch, launch_required
 
-from .helpers import known_id, launch_token, navigator_required, refuse_nul_bytes, tool_url
+from .helpers import (
+    current_launch,
+    known_id,
+    launch_required,
+    launch_token,
+    navigator_required,
+    refuse_nul_bytes,
+    tool_url,
+)
 
 log = logging.getLogger(__name__)
 

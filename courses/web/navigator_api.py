@@ -29,9 +29,8 @@ from courses.services.quizzes import attempts_of, counted_attempt, load_quiz, pu
 from courses.services.submissions import submission_of
 from lti_tool.extensions import db
 from lti_tool.models import Launch
-from lti_tool.sessions import current_launch
 
-from .helpers import navigator_required, refuse_nul_bytes
+from .helpers import current_launch, navigator_required, refuse_nul_bytes
 from .navigator import SUBMISSION_STATE_LABELS, limit_request_size, unit_route
 from .schemas import (
     AttemptResultSchema,
