@@ -38,13 +38,13 @@ from .errors import Locked, NotFound
 from .progress import current_version, queue_score, set_unit_state, unit_state
 from .quizzes import QuizResult, attempts_of, counted_attempt, load_quiz, record_attempt
 from .roles import is_lotse
+from .rows import unit_row
 from .submissions import (
     UploadRefused,
     accept_uploads,
     chosen_files,
     remove_file,
     store_uploads,
-    submission_of,
 )
 
 log = logging.getLogger(__name__)
@@ -272,24 +272,6 @@ class SaveOutcome:
     """Files written by this request, to remove if the transaction fails."""
 
 
-def _submission_for(user_pk: int, context_pk: int, version: UnitVersion) -> Submission:
-    existing = submission_of(user_pk, context_pk, version.unit_pk)
-    if existing is not None:
-        return existing
-    insert_if_missing(
-        Submission,
-        user_pk=user_pk,
-        context_pk=context_pk,
-        unit_pk=version.unit_pk,
-        unit_version_pk=version.id,
-        text="",
-        state=SubmissionState.DRAFT.value,
-    )
-    created = submission_of(user_pk, context_pk, version.unit_pk)
-    assert created is not None
-    return created
-
-
 def save_submission(
     *,
     user_pk: int,
@@ -306,7 +288,14 @@ def save_submission(
     submission is submitted or graded."""
     if version.unit.kind != UnitKind.ASSIGNMENT:
         raise NotFound("not an assignment")
-    submission = _submission_for(user_pk, course_module.context_pk, version)
+    submission = unit_row(
+        Submission,
+        user_pk,
+        course_module.context_pk,
+        version,
+        text="",
+        state=SubmissionState.DRAFT.value,
+    )
     if not submission.editable:
         raise Locked("submission not editable")
     submission.text = text

@@ -64,11 +64,12 @@ from courses.models import (
     UnitState,
     UnitVersion,
 )
-from lti_tool.extensions import db, insert_if_missing
+from lti_tool.extensions import db
 from lti_tool.models import LtiUser, utcnow
 from lti_tool.vocab import ActivityProgress, GradingProgress
 
 from .quizzes import attempts_of, counted_attempt, load_quiz
+from .rows import unit_row
 from .submissions import review_of, submission_of
 
 log = logging.getLogger(__name__)
@@ -225,18 +226,7 @@ def set_unit_state(
     new score for the LMS (:func:`queue_score`, before the caller commits). Returns whether it
     changed."""
     context_pk = course_module.context_pk
-    row = _progress_row(user_pk, context_pk, version.unit_pk)
-    if row is None:
-        insert_if_missing(
-            UnitProgress,
-            user_pk=user_pk,
-            context_pk=context_pk,
-            unit_pk=version.unit_pk,
-            unit_version_pk=version.id,
-            state=UnitState.NOT_STARTED.value,
-        )
-        row = _progress_row(user_pk, context_pk, version.unit_pk)
-        assert row is not None
+    row = unit_row(UnitProgress, user_pk, context_pk, version, state=UnitState.NOT_STARTED.value)
     if row.state == state.value:
         return False
     row.state = state.value
@@ -252,16 +242,6 @@ def set_unit_state(
     )
     queue_score(user_pk, course_module)
     return True
-
-
-def _progress_row(user_pk: int, context_pk: int, unit_pk: int) -> UnitProgress | None:
-    return db.session.scalars(
-        select(UnitProgress).where(
-            UnitProgress.user_pk == user_pk,
-            UnitProgress.context_pk == context_pk,
-            UnitProgress.unit_pk == unit_pk,
-        )
-    ).first()
 
 
 def rubric_maximum(version: UnitVersion) -> float:

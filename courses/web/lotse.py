@@ -91,6 +91,9 @@ def _template_values() -> dict[str, Any]:
     return {
         "launch": g.get("launch"),
         "status_labels": {s.value: str(label) for s, label in MODULE_STATUS_LABELS.items()},
+        "state_filters": STATE_FILTERS,
+        "no_municipality": NO_MUNICIPALITY,
+        "statuses": list(ModuleStatus),
     }
 
 
@@ -299,15 +302,7 @@ def dashboard() -> ResponseReturnValue:
             "Die Zahlen stehen auch in der Tabelle darunter."
         ),
     )
-    return render_template(
-        "lotse/uebersicht.html",
-        overview=overview,
-        chart=chart,
-        notice=notice,
-        state_filters=STATE_FILTERS,
-        no_municipality=NO_MUNICIPALITY,
-        statuses=list(ModuleStatus),
-    )
+    return render_template("lotse/uebersicht.html", overview=overview, chart=chart, notice=notice)
 
 
 def _record_launchers(context: LtiContext) -> None:
