@@ -1,6 +1,6 @@
 """marshmallow schemas of the catalogue files: ``module.yaml``, quizzes and rubrics.
 
-They check one file each and speak German; :mod:`courses.catalog` locates their messages (file,
+They check one file each and speak German; :mod:`.catalog_files` locates their messages (file,
 line, field path) and adds what needs more than one file (unit files, links, duplicate modules).
 The format is described for authors in ``courses/catalog/README.md``.
 """

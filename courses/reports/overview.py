@@ -54,8 +54,9 @@ BUCKETS: list[tuple[str, int, int]] = [
 def module_status(
     total: int, complete: int, returned: int, submitted: int, started: int
 ) -> ModuleStatus:
-    """A module's status from unit counts, by the rules of :class:`courses.progress.ModuleProgress`
-    (returned, pending review, completed, in progress, not started)."""
+    """A module's status from unit counts, by the rules of
+    :class:`courses.services.progress.ModuleProgress` (returned, pending review, completed, in
+    progress, not started)."""
     if returned:
         return ModuleStatus.RETURNED
     if total and complete >= total:

@@ -1,4 +1,4 @@
-"""Review findings on the protocol adapter's database helpers, on SQLite and PostgreSQL."""
+"""The protocol adapter's database helpers, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

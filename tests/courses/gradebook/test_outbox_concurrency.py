@@ -1,5 +1,6 @@
-"""Review findings on the gradebook sync: every change of a Navigator's AGS score reaches the outbox
-in the transaction of the change, with the score of what is committed in the end."""
+"""The gradebook sync under concurrency and odd platform answers: every change of a Navigator's AGS
+score reaches the outbox in the transaction of the change, with the score of what is committed in
+the end; a bogus Retry-After never crashes the worker."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Review findings on the AGS mapping of ``courses.progress.score_state``: submitted →
+"""The AGS mapping of ``courses.services.progress.score_state``: submitted →
 Submitted/PendingManual, graded → Completed/FullyGraded, returned → InProgress/Pending, whatever
 the state of the module's other units (README, "Notenbuch-Synchronisation")."""
 
