@@ -38,10 +38,12 @@ run: install
 	PUBLIC_BASE_URL=http://$(HOST):$(PORT) $(FLASK) run --host $(HOST) --port $(PORT) --no-reload
 
 test: install
+	$(BIN)/lint-imports
 	$(BIN)/python -m tests.support.pgcluster ensure
 	$(BIN)/pytest -q
 
 lint: install
+	$(BIN)/lint-imports
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
@@ -49,4 +51,4 @@ bench: install
 	$(BIN)/python bench/ags_bench.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

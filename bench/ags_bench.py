@@ -7,8 +7,8 @@ Usage::
 What it does, all on 127.0.0.1 inside this one process:
 
 1. creates a temporary SQLite database, migrates it, and serves the tool (its JWKS) on a port;
-2. starts the test platform ``tests/gradebook/ags_platform.py`` (token endpoint that checks the
-   client assertion against the tool's JWKS, Moodle-style AGS);
+2. starts the test platform ``tests/courses/gradebook/ags_platform.py`` (token endpoint that
+   checks the client assertion against the tool's JWKS, Moodle-style AGS);
 3. **outbox**: enqueues one score for each of ``--scores`` Navigatoren, then lets
    :func:`courses.gradebook.run_worker` deliver them (one worker, tokens cached in the database);
 4. **naive**: sends the same number of scores the way the pylti1p3 Flask example does — a new
@@ -52,8 +52,8 @@ from lti_tool import create_app  # noqa: E402
 from lti_tool.extensions import db  # noqa: E402
 from lti_tool.keys import active_key  # noqa: E402
 from lti_tool.models import AccessToken  # noqa: E402
-from tests.gradebook.ags_platform import ALL_SCOPES, AgsPlatform  # noqa: E402
-from tests.gradebook.conftest import seed_course  # noqa: E402
+from tests.courses.gradebook.ags_platform import ALL_SCOPES, AgsPlatform  # noqa: E402
+from tests.courses.gradebook.conftest import seed_course  # noqa: E402
 
 
 def _serve(app: Flask) -> tuple[str, threading.Thread, object]:

@@ -1,31 +1,49 @@
-"""The domain: the module catalogue, assignments, progress, quizzes, submissions, grading and the
-views of Navigatoren and Lotsen. It never imports pylti1p3."""
+"""The domain of Lotsen-LTI (catalogue, learning path, grading, Lotse reports, gradebook sync),
+wired into an app by :func:`init_app`; it never imports pylti1p3."""
 
 from __future__ import annotations
 
 from flask import Flask
 
+from courses import cli, models
+from courses.gradebook.worker import start_background_worker
+from courses.services.errors import DomainError
+from courses.services.municipalities import DEFAULT_LIST_PATH
+from courses.services.submissions import request_size_limit
+from courses.web import gradebook, home, lotse, municipality, navigator, navigator_api
+from courses.web.helpers import domain_error_response, template_helpers
+
+__all__ = ["BLUEPRINTS", "init_app", "models"]
+
+#: Every blueprint of the domain, in the order :func:`init_app` registers them.
+BLUEPRINTS = (
+    home.bp,
+    navigator.bp,
+    navigator_api.bp,
+    municipality.bp,
+    lotse.bp,
+    gradebook.bp,
+)
+
 
 def init_app(app: Flask) -> None:
-    """Register the domain's tables, views, CLI and its part in the launch's role."""
-    from lti_tool.roles import set_role_resolver
+    """Register every blueprint, CLI group and error handler of the domain, and (if asked) the
+    gradebook's background worker."""
+    app.config.setdefault("MUNICIPALITY_LIST_PATH", str(DEFAULT_LIST_PATH))
+    app.config.setdefault("LOTSE_HOME_ENDPOINT", "lotse.dashboard")
+    app.config["DEEP_LINKING_ENDPOINT"] = "lotse.deep_linking"
+    # Uploads are limited per file by our own check, which keeps the text answer; Flask's
+    # request limit only stops absurd requests.
+    if app.config.get("MAX_CONTENT_LENGTH") is None:
+        with app.app_context():
+            app.config["MAX_CONTENT_LENGTH"] = request_size_limit()
 
-    from . import (
-        cli,
-        gradebook,
-        lotse_cli,
-        lotse_views,
-        models,  # noqa: F401  (registers the tables)
-        municipalities,
-        roster,
-        views,
-    )
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    app.context_processor(template_helpers)
+    app.register_error_handler(DomainError, domain_error_response)
 
-    # An admin's Lotse grant (ILIAS "always learner") counts wherever a role is checked.
-    set_role_resolver(app, roster.effective_role)
-    views.init_app(app)
-    cli.init_app(app)
-    gradebook.init_app(app)
-    municipalities.init_app(app)
-    lotse_views.init_app(app)
-    lotse_cli.init_app(app)
+    app.cli.add_command(cli.courses)
+    app.cli.add_command(cli.gradebook)
+    if app.config.get("GRADEBOOK_BACKGROUND_WORKER", False):
+        start_background_worker(app)

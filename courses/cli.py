@@ -1,17 +1,52 @@
-"""``flask courses …``: check the catalogue files and import them into the database."""
+"""The domain's command line: ``flask courses check/import`` (the catalogue), ``flask courses
+lotse …`` (who is a Lotse beyond the platform's roles, the Gemeinde list) and ``flask gradebook
+…`` (the outbox worker, its status, retries and resyncs).
+
+ILIAS can launch every user as a learner ("always learner", lti-notes §3). Two ways make a Lotse
+there anyway, both decided by the tool's admin, never by a course:
+
+- ``courses lotse grant --platform NAME --sub SUB``: this person (the platform's ``sub``, shown on
+  the "Willkommen" page and in the Lotse's roster) is a Lotse in every course of that platform;
+- ``courses lotse custom-role enable --platform NAME --deployment ID``: on this deployment,
+  launches whose custom parameters say ``lotsen_rolle=lotse`` are Lotse launches. Custom
+  parameters apply to everyone who opens the link, so enable it only for a deployment whose links
+  only Lotsen can reach (e.g. a separate ILIAS provider "Lotsen-LTI (Lotsen)" used in a
+  Lotsen-only area).
+
+In production the gradebook worker runs as its own process (several may run at once)::
+
+    flask --app wsgi gradebook worker                  # until SIGTERM
+    flask --app wsgi gradebook worker --once           # what is due now, then exit (cron)
+    flask --app wsgi gradebook status
+    flask --app wsgi gradebook retry --failed
+    flask --app wsgi gradebook resync --course 12      # 12 = LtiContext.id
+"""
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import AppGroup
 
+from courses.authoring.catalog_files import DEFAULT_CATALOG_PATH, load_catalog
+from courses.authoring.importer import CatalogInvalid, import_catalog
+from courses.gradebook import outbox
+from courses.gradebook.worker import new_worker_id, run_worker
+from courses.services import roles
+from courses.services.municipalities import MunicipalityListError, official_list
+from courses.services.progress import resync_course
 from lti_tool.extensions import db
+from lti_tool.models import Deployment, LtiContext, Registration
+from lti_tool.registrations import RegistrationError, find_deployment, find_platform
 
-from .catalog import DEFAULT_CATALOG_PATH, load_catalog
-from .importer import CatalogInvalid, import_catalog
+# --- flask courses: the catalogue ----------------------------------------------------------------
 
 courses = AppGroup("courses", help="Modulkatalog: prüfen und importieren.")
 
@@ -64,5 +99,201 @@ def import_(catalog_path: Path | None) -> None:
         click.echo(line)
 
 
-def init_app(app: Flask) -> None:
-    app.cli.add_command(courses)
+# --- flask courses lotse: roles and the Gemeinde list --------------------------------------------
+
+lotse = AppGroup(
+    "lotse", help="Digital-Lotsen: Rolle freischalten (z. B. für ILIAS), Gemeindeliste."
+)
+custom_role = AppGroup(
+    "custom-role", help="Custom-Parameter lotsen_rolle=lotse für ein Deployment erlauben."
+)
+lotse.add_command(custom_role)
+courses.add_command(lotse)
+
+
+def _platform(name: str) -> Registration:
+    try:
+        return find_platform(name)
+    except RegistrationError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def _deployment(registration: Registration, deployment_id: str) -> Deployment:
+    found = find_deployment(registration, deployment_id)
+    if found is None:
+        raise click.ClickException(
+            f"Plattform {registration.name!r} hat kein Deployment {deployment_id!r}."
+        )
+    return found
+
+
+@lotse.command("grant")
+@click.option("--platform", "platform_name", required=True, help="Name oder ID der Plattform.")
+@click.option("--sub", required=True, help="Kennung (sub) der Person, wie das LMS sie sendet.")
+@click.option("--note", help="Notiz, z. B. wofür die Freischaltung gilt.")
+def grant_command(platform_name: str, sub: str, note: str | None) -> None:
+    """Eine Person auf einer Plattform zur Lotsin / zum Lotsen machen."""
+    registration = _platform(platform_name)
+    sub = sub.strip()
+    if not sub:
+        raise click.ClickException("--sub darf nicht leer sein.")
+    _row, created = roles.grant(registration, sub, note)
+    db.session.commit()
+    click.echo(
+        f"{'Freigeschaltet' if created else 'Schon freigeschaltet'}: {sub} auf {registration.name}."
+    )
+
+
+@lotse.command("revoke")
+@click.option("--platform", "platform_name", required=True, help="Name oder ID der Plattform.")
+@click.option("--sub", required=True, help="Kennung (sub) der Person.")
+def revoke_command(platform_name: str, sub: str) -> None:
+    """Die Freischaltung einer Person zurücknehmen."""
+    registration = _platform(platform_name)
+    if not roles.revoke(registration, sub.strip()):
+        raise click.ClickException(f"{sub} ist auf {registration.name} nicht freigeschaltet.")
+    db.session.commit()
+    click.echo(f"Zurückgenommen: {sub} auf {registration.name}.")
+
+
+@lotse.command("list")
+@click.option("--platform", "platform_name", help="Nur diese Plattform.")
+def list_command(platform_name: str | None) -> None:
+    """Freigeschaltete Personen und Deployments mit erlaubtem Custom-Parameter auflisten."""
+    people, trusted = roles.grants(_platform(platform_name) if platform_name else None)
+    if not people and not trusted:
+        click.echo("Keine Freischaltungen.")
+        return
+    for row, registration in people:
+        note = f"  ({row.note})" if row.note else ""
+        click.echo(f"{registration.name}\t{row.sub}\tseit {row.created_at:%d.%m.%Y}{note}")
+    for deployment, registration in trusted:
+        click.echo(
+            f"{registration.name}\tDeployment {deployment.deployment_id}\t"
+            "lotsen_rolle=lotse erlaubt"
+        )
+
+
+def _deployment_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``--platform`` and ``--deployment`` of the custom-role commands."""
+    command = click.option("--deployment", "deployment_id", required=True, help="Deployment-ID.")(
+        command
+    )
+    return click.option(
+        "--platform", "platform_name", required=True, help="Name oder ID der Plattform."
+    )(command)
+
+
+@custom_role.command("enable")
+@_deployment_options
+def custom_role_enable(platform_name: str, deployment_id: str) -> None:
+    """lotsen_rolle=lotse auf diesem Deployment als Lotsen-Start anerkennen."""
+    roles.trust_deployment(_deployment(_platform(platform_name), deployment_id))
+    db.session.commit()
+    click.echo(
+        f"Deployment {deployment_id}: Starts mit lotsen_rolle=lotse gelten als Lotsen-Starts. "
+        "Der Parameter gilt für jede Person, die den Link öffnet: nur für Links verwenden, die "
+        "ausschließlich Lotsinnen und Lotsen erreichen."
+    )
+
+
+@custom_role.command("disable")
+@_deployment_options
+def custom_role_disable(platform_name: str, deployment_id: str) -> None:
+    """lotsen_rolle=lotse auf diesem Deployment wieder ignorieren."""
+    roles.distrust_deployment(_deployment(_platform(platform_name), deployment_id))
+    db.session.commit()
+    click.echo(f"Deployment {deployment_id}: lotsen_rolle wird ignoriert.")
+
+
+@lotse.command("gemeinden")
+def municipalities_command() -> None:
+    """Die geladene Gemeindeliste prüfen (MUNICIPALITY_LIST_PATH)."""
+    path = current_app.config.get("MUNICIPALITY_LIST_PATH")
+    try:
+        found = official_list()
+    except (OSError, MunicipalityListError) as error:
+        raise click.ClickException(f"{path}: {error}") from error
+    kreise = {m.kreis for m in found}
+    click.echo(f"{path}: {len(found)} Gemeinden in {len(kreise)} Kreisen.")
+
+
+# --- flask gradebook: the outbox -----------------------------------------------------------------
+
+gradebook = AppGroup(
+    "gradebook", help="Notenübertragung an das LMS (AGS): Worker, Status, Wiederholen."
+)
+
+
+@gradebook.command("worker")
+@click.option("--once", is_flag=True, help="Nur was jetzt fällig ist, dann beenden.")
+@click.option(
+    "--drain", is_flag=True, help="Beenden, wenn nichts mehr aussteht (wartet Wiederholungen ab)."
+)
+@click.option("--batch", type=click.IntRange(1, 1000), help="Zeilen pro Durchgang (Standard 50).")
+@click.option("--max-seconds", type=click.FloatRange(0, min_open=True), help="Höchstens so lange.")
+@click.option(
+    "--poll",
+    "poll_seconds",
+    type=click.FloatRange(0.01),
+    help="Sekunden zwischen leeren Durchgängen.",
+)
+@click.option(
+    "--lease",
+    type=click.FloatRange(1),
+    help="Sekunden, die eine beanspruchte Zeile reserviert bleibt (Standard 120).",
+)
+@click.option(
+    "--http-timeout",
+    type=click.FloatRange(0.1),
+    help="Zeitlimit je Anfrage an die Plattform (Standard: HTTP_TIMEOUT_SECONDS).",
+)
+def worker_command(lease: float | None, http_timeout: float | None, **options: Any) -> None:
+    """Liefert ausstehende Bewertungen aus; SIGTERM beendet nach der laufenden Zeile."""
+    if lease is not None:
+        current_app.config["GRADEBOOK_LEASE_SECONDS"] = lease
+    if http_timeout is not None:
+        current_app.config["HTTP_TIMEOUT_SECONDS"] = http_timeout
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    worker_id = new_worker_id()
+    # once, drain, batch, max_seconds, poll_seconds: run_worker's own options.
+    stats = run_worker(worker=worker_id, stop=stop, **options)
+    outcomes = ", ".join(f"{k}={v}" for k, v in sorted(stats.outcomes.items())) or "nichts zu tun"
+    click.echo(f"Worker {worker_id}: {outcomes}")
+
+
+@gradebook.command("status")
+def status_command() -> None:
+    """Anzahl je Zustand und Alter des ältesten ausstehenden Stands."""
+    info = outbox.status()
+    counts = info["counts"]
+    click.echo(f"ausstehend:      {counts['pending']}")
+    click.echo(f"übertragen:      {counts['delivered']}")
+    click.echo(f"fehlgeschlagen:  {counts['failed']}")
+    age = info["oldest_pending_seconds"]
+    click.echo("ältester ausstehender Stand: " + ("–" if age is None else f"{age:.0f} s alt"))
+
+
+@gradebook.command("retry")
+@click.option("--failed", is_flag=True, help="Auch fehlgeschlagene Zeilen erneut einreihen.")
+def retry_command(failed: bool) -> None:
+    """Wartende Zeilen sofort fällig machen; mit --failed auch fehlgeschlagene."""
+    count = outbox.requeue_all(failed=failed)
+    db.session.commit()
+    click.echo(f"{count} Zeile(n) erneut eingereiht.")
+
+
+@gradebook.command("resync")
+@click.option("--course", "course", type=int, required=True, help="LtiContext.id des LMS-Kurses.")
+def resync_command(course: int) -> None:
+    """Den aktuellen Stand aller Navigatoren × Module eines Kurses erneut senden."""
+    if db.session.get(LtiContext, course) is None:
+        raise click.ClickException(f"Kein Kurs mit der ID {course}.")
+    count = resync_course(course)
+    db.session.commit()
+    click.echo(f"{count} Bewertung(en) für Kurs {course} eingereiht.")

@@ -1,0 +1,352 @@
+"""The Lotse's progress overview of one course: Navigatoren × modules with percent and status,
+counts per status, a summary per municipality and the distribution the chart draws (the chart,
+CSV and JSON are :mod:`.chart`, :mod:`.csv_export` and :mod:`.schema`).
+
+Works with a constant number of SQL queries whatever the number of Navigatoren: the course's
+modules with their units, the Navigatoren with their municipality, the limited assignments, and
+the unit states aggregated per Navigator and module in SQL.
+
+Staff council and DSGVO (domain brief §4.2): shown only to the course's Lotse, never ranked, never
+sorted by progress; rows are alphabetical.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import joinedload
+
+from courses.models import (
+    CatalogModule,
+    CatalogUnit,
+    CourseModule,
+    CourseModuleMember,
+    UnitProgress,
+)
+from courses.models import UnitState as US
+from courses.services.municipalities import by_key
+from courses.services.progress import COMPLETE_STATES, MODULE_STATUS_LABELS, ModuleStatus
+from courses.services.roster import NO_MUNICIPALITY, active_navigators, sort_key
+from lti_tool.extensions import db
+from lti_tool.models import LtiContext, utcnow
+
+OVERDUE = "ueberfaellig"
+NOT_LAUNCHED = "nicht-gestartet"
+"""Filter values besides the module statuses."""
+
+#: The buckets of the distribution chart: (label, lowest percent, highest percent).
+BUCKETS: list[tuple[str, int, int]] = [
+    ("0 %", 0, 0),
+    ("1–24 %", 1, 24),
+    ("25–49 %", 25, 49),
+    ("50–74 %", 50, 74),
+    ("75–99 %", 75, 99),
+    ("100 %", 100, 100),
+]
+
+
+def module_status(
+    total: int, complete: int, returned: int, submitted: int, started: int
+) -> ModuleStatus:
+    """A module's status from unit counts, by the rules of
+    :class:`courses.services.progress.ModuleProgress` (returned, pending review, completed, in
+    progress, not started)."""
+    if returned:
+        return ModuleStatus.RETURNED
+    if total and complete >= total:
+        return ModuleStatus.PENDING_REVIEW if submitted else ModuleStatus.COMPLETED
+    if started:
+        return ModuleStatus.IN_PROGRESS
+    return ModuleStatus.NOT_STARTED
+
+
+@dataclass(frozen=True)
+class ModuleColumn:
+    course_module_pk: int
+    slug: str
+    title: str
+    kind: str
+    due_at: datetime | None
+    limited: bool
+    unit_count: int
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One Navigator in one course module; ``assigned`` False: the module is not theirs."""
+
+    course_module_pk: int
+    assigned: bool
+    status: ModuleStatus | None = None
+    percent: int = 0
+    overdue: bool = False
+
+    @property
+    def status_label(self) -> str:
+        return str(MODULE_STATUS_LABELS[self.status]) if self.status else _("nicht zugewiesen")
+
+
+@dataclass(frozen=True)
+class NavigatorRow:
+    user_pk: int
+    sub: str
+    name: str | None
+    started: bool
+    """Launched the tool in this course at least once."""
+    municipality_key: str | None
+    municipality_name: str | None
+    kreis: str | None
+    cells: list[Cell]
+
+
+@dataclass(frozen=True)
+class MunicipalitySummary:
+    municipality_key: str | None
+    name: str
+    navigators: int
+    counts: dict[ModuleStatus, int]
+    overdue: int
+
+
+@dataclass(frozen=True)
+class Bucket:
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Filters:
+    municipality: str | None = None
+    """A municipality key, :data:`NO_MUNICIPALITY` or None (all)."""
+    course_module_pk: int | None = None
+    state: str | None = None
+    """A :class:`ModuleStatus` value, :data:`OVERDUE`, :data:`NOT_LAUNCHED` or None."""
+
+    @property
+    def active(self) -> bool:
+        return any(v is not None for v in (self.municipality, self.course_module_pk, self.state))
+
+
+@dataclass
+class Overview:
+    context: LtiContext
+    filters: Filters
+    generated_at: datetime
+    modules: list[ModuleColumn]
+    """Visible columns (the module filter applied)."""
+    all_modules: list[ModuleColumn]
+    rows: list[NavigatorRow]
+    total_navigators: int
+    counts: dict[ModuleStatus, int] = field(default_factory=dict)
+    overdue: int = 0
+    not_launched: int = 0
+    municipalities: list[MunicipalitySummary] = field(default_factory=list)
+    all_municipalities: list[tuple[str, str]] = field(default_factory=list)
+    """(municipality key, name) of every municipality in the course, for the filter."""
+    distribution: list[Bucket] = field(default_factory=list)
+
+
+STATE_FILTERS: list[tuple[str, Any]] = [
+    *[(status.value, MODULE_STATUS_LABELS[status]) for status in ModuleStatus],
+    (OVERDUE, lazy_gettext("überfällig")),
+    (NOT_LAUNCHED, lazy_gettext("noch nicht gestartet")),
+]
+
+
+def _modules(context: LtiContext) -> list[tuple[CourseModule, int]]:
+    placed = db.session.scalars(
+        select(CourseModule)
+        .join(CatalogModule, CatalogModule.id == CourseModule.module_pk)
+        .where(CourseModule.context_pk == context.id, CatalogModule.retired_at.is_(None))
+        .options(joinedload(CourseModule.module).selectinload(CatalogModule.units))
+        .order_by(CatalogModule.kind, CatalogModule.position, CatalogModule.title)
+    ).unique()
+    return [(cm, len(cm.module.active_units)) for cm in placed]
+
+
+def _limited_members(course_module_pks: list[int]) -> dict[int, set[int]]:
+    members: dict[int, set[int]] = defaultdict(set)
+    if not course_module_pks:
+        return members
+    for cm_pk, user_pk in db.session.execute(
+        select(CourseModuleMember.course_module_pk, CourseModuleMember.user_pk).where(
+            CourseModuleMember.course_module_pk.in_(course_module_pks)
+        )
+    ):
+        members[cm_pk].add(user_pk)
+    return members
+
+
+def _unit_counts(
+    context: LtiContext, module_pks: list[int]
+) -> dict[tuple[int, int], tuple[int, ...]]:
+    """(user, module) -> (complete, returned, submitted, started) unit counts, in one query."""
+    if not module_pks:
+        return {}
+
+    def count_if(condition: Any) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    state = UnitProgress.state
+    rows = db.session.execute(
+        select(
+            UnitProgress.user_pk,
+            CatalogUnit.module_pk,
+            count_if(state.in_([s.value for s in COMPLETE_STATES])),
+            count_if(state == US.RETURNED.value),
+            count_if(state == US.SUBMITTED.value),
+            count_if(state != US.NOT_STARTED.value),
+        )
+        .join(CatalogUnit, CatalogUnit.id == UnitProgress.unit_pk)
+        .where(
+            UnitProgress.context_pk == context.id,
+            CatalogUnit.module_pk.in_(module_pks),
+            CatalogUnit.retired_at.is_(None),
+        )
+        .group_by(UnitProgress.user_pk, CatalogUnit.module_pk)
+    )
+    return {(r[0], r[1]): tuple(int(v or 0) for v in r[2:]) for r in rows}
+
+
+def _bucket(percent: int) -> int:
+    return next(i for i, (_l, low, high) in enumerate(BUCKETS) if low <= percent <= high)
+
+
+def build_overview(context: LtiContext, filters: Filters | None = None) -> Overview:
+    """The overview of ``context`` with ``filters`` applied (constant number of queries)."""
+    filters = filters or Filters()
+    now = utcnow()
+    placed = _modules(context)
+    columns = [
+        ModuleColumn(
+            course_module_pk=cm.id,
+            slug=cm.module.slug,
+            title=cm.module.title,
+            kind=cm.module.kind,
+            due_at=cm.due_at,
+            limited=cm.limited_to_members,
+            unit_count=units,
+        )
+        for cm, units in placed
+    ]
+    members = _limited_members([cm.id for cm, _u in placed if cm.limited_to_members])
+    counts = _unit_counts(context, [cm.module_pk for cm, _u in placed])
+    navigators = active_navigators(context)
+
+    rows: list[NavigatorRow] = []
+    for navigator in navigators:
+        user_pk, key = navigator.user_pk, navigator.municipality_key
+        cells = []
+        for cm, total in placed:
+            assigned = not cm.limited_to_members or user_pk in members[cm.id]
+            if not assigned:
+                cells.append(Cell(cm.id, assigned=False))
+                continue
+            complete, returned, submitted, started = counts.get(
+                (user_pk, cm.module_pk), (0, 0, 0, 0)
+            )
+            status = module_status(total, complete, returned, submitted, started)
+            overdue = (
+                cm.due_at is not None
+                and now > cm.due_at
+                and status not in (ModuleStatus.PENDING_REVIEW, ModuleStatus.COMPLETED)
+            )
+            percent = min(complete, total) * 100 // total if total else 0
+            cells.append(Cell(cm.id, True, status, percent, overdue))
+        municipality = by_key(key) if key else None
+        rows.append(
+            NavigatorRow(
+                user_pk=user_pk,
+                sub=navigator.sub,
+                name=navigator.name,
+                started=navigator.started,
+                municipality_key=key,
+                municipality_name=(
+                    municipality.display_name if municipality else navigator.municipality_name
+                ),
+                kreis=municipality.kreis if municipality else None,
+                cells=cells,
+            )
+        )
+    rows.sort(key=lambda r: sort_key(r.name, r.sub))
+    all_municipalities = sorted(
+        {(r.municipality_key, r.municipality_name or "") for r in rows if r.municipality_key},
+        key=lambda m: m[1].casefold(),
+    )
+
+    # Filters: columns by module, rows by municipality and state.
+    visible = [c for c in columns if filters.course_module_pk in (None, c.course_module_pk)]
+    visible_pks = {c.course_module_pk for c in visible}
+
+    def shown_cells(row: NavigatorRow) -> list[Cell]:
+        return [c for c in row.cells if c.course_module_pk in visible_pks]
+
+    def keep(row: NavigatorRow) -> bool:
+        if filters.municipality == NO_MUNICIPALITY and row.municipality_key is not None:
+            return False
+        if (
+            filters.municipality not in (None, NO_MUNICIPALITY)
+            and row.municipality_key != filters.municipality
+        ):
+            return False
+        if filters.state is None:
+            return True
+        if filters.state == NOT_LAUNCHED:
+            return not row.started
+        if filters.state == OVERDUE:
+            return any(c.overdue for c in shown_cells(row))
+        return any(c.assigned and c.status == filters.state for c in shown_cells(row))
+
+    kept = [r for r in rows if keep(r)]
+    shown = [replace(r, cells=shown_cells(r)) for r in kept]
+
+    overview = Overview(
+        context=context,
+        filters=filters,
+        generated_at=now,
+        modules=visible,
+        all_modules=columns,
+        rows=shown,
+        total_navigators=len(rows),
+        all_municipalities=all_municipalities,
+    )
+    status_counts: Counter[ModuleStatus] = Counter()
+    buckets = [0] * len(BUCKETS)
+    by_municipality: dict[str | None, list[NavigatorRow]] = defaultdict(list)
+    for row in shown:
+        by_municipality[row.municipality_key].append(row)
+        if not row.started:
+            overview.not_launched += 1
+        for cell in row.cells:
+            if not cell.assigned or cell.status is None:
+                continue
+            status_counts[cell.status] += 1
+            buckets[_bucket(cell.percent)] += 1
+            overview.overdue += int(cell.overdue)
+    overview.counts = {status: status_counts.get(status, 0) for status in ModuleStatus}
+    overview.distribution = [Bucket(BUCKETS[i][0], n) for i, n in enumerate(buckets)]
+    summaries = []
+    for key, group in by_municipality.items():
+        group_counts: Counter[ModuleStatus] = Counter(
+            c.status for r in group for c in r.cells if c.assigned and c.status is not None
+        )
+        summaries.append(
+            MunicipalitySummary(
+                municipality_key=key,
+                name=group[0].municipality_name or _("ohne Gemeinde"),
+                navigators=len(group),
+                counts={status: group_counts.get(status, 0) for status in ModuleStatus},
+                overdue=sum(1 for r in group for c in r.cells if c.overdue),
+            )
+        )
+    # Alphabetical, "ohne Gemeinde" last: never ordered by progress.
+    overview.municipalities = sorted(
+        summaries, key=lambda s: (s.municipality_key is None, s.name.casefold())
+    )
+    return overview

@@ -1,0 +1,357 @@
+"""A Navigator's progress: unit states, module percent and status, and the AGS score mapping.
+
+When a unit is complete
+    - reading: when the Navigator confirmed it as read (state ``done``);
+    - quiz: when the attempt that counts (``best`` or ``latest``, as the quiz says) passed
+      (state ``done``); a later failed attempt under ``latest`` makes it incomplete again;
+    - assignment: when it is submitted (``submitted``) or graded (``graded``). A submission the
+      Lotse returned for revision (``returned``) is not complete.
+
+Module percent
+    complete units ÷ active units of the module, rounded down, so 100 % means every unit is
+    complete. A module whose assignment is submitted but not yet graded shows
+    "100 % – Bewertung ausstehend".
+
+Module status (the first rule that applies)
+    1. an assignment is returned                  → zur Überarbeitung zurückgegeben
+    2. every unit complete, one still ungraded    → eingereicht – Bewertung ausstehend
+    3. every unit complete                        → abgeschlossen
+    4. any unit started                           → in Bearbeitung
+    5. otherwise                                  → nicht begonnen
+
+AGS mapping (:func:`score_state`, lti-notes §6), one score per Navigator and course module; the
+first row that applies:
+
+    =======================================  ================  ===============  ==================
+    State                                    activityProgress  gradingProgress  score
+    =======================================  ================  ===============  ==================
+    an assignment returned for revision      InProgress        Pending          –
+    an assignment submitted, not yet graded  Submitted         PendingManual    –
+    every assignment graded                  Completed         FullyGraded      Lotse's points of
+                                                                                rubric maximum
+    nicht begonnen                           Initialized       NotReady         –
+    abgeschlossen, quizzes only              Completed         FullyGraded      mean quiz percent
+                                                                                of 100
+    abgeschlossen, readings only             Completed         FullyGraded      100 of 100
+    otherwise (in Bearbeitung)               Started           NotReady         –
+    =======================================  ================  ===============  ==================
+
+With assignments the gradebook gets the Lotse's judgement (the quizzes are a self-check), as soon
+as it is there: a Navigator may hand in the assignment before confirming every reading, and the
+Lotse's grade must not wait for that (the module status on the pages still says "in
+Bearbeitung"). A graded submission whose review carries no points gives
+``score_given`` None.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from flask_babel import lazy_gettext
+from sqlalchemy import select
+
+from courses.gradebook.outbox import enqueue_score
+from courses.gradebook.score import ScoreState
+from courses.models import (
+    CatalogUnit,
+    CourseModule,
+    GradebookOutbox,
+    UnitKind,
+    UnitProgress,
+    UnitState,
+    UnitVersion,
+)
+from lti_tool.extensions import db
+from lti_tool.models import LtiUser, utcnow
+from lti_tool.vocab import ActivityProgress, GradingProgress
+
+from .quizzes import attempts_of, counted_attempt, load_quiz
+from .rows import unit_row
+from .submissions import review_of, submission_of
+
+log = logging.getLogger(__name__)
+
+COMPLETE_STATES = frozenset({UnitState.DONE, UnitState.SUBMITTED, UnitState.GRADED})
+
+
+class ModuleStatus(StrEnum):
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    RETURNED = "returned"
+    PENDING_REVIEW = "pending_review"
+    COMPLETED = "completed"
+
+
+MODULE_STATUS_LABELS = {
+    ModuleStatus.NOT_STARTED: lazy_gettext("nicht begonnen"),
+    ModuleStatus.IN_PROGRESS: lazy_gettext("in Bearbeitung"),
+    ModuleStatus.RETURNED: lazy_gettext("zur Überarbeitung zurückgegeben"),
+    ModuleStatus.PENDING_REVIEW: lazy_gettext("eingereicht – Bewertung ausstehend"),
+    ModuleStatus.COMPLETED: lazy_gettext("abgeschlossen"),
+}
+
+UNIT_STATE_LABELS = {
+    UnitState.NOT_STARTED: lazy_gettext("nicht begonnen"),
+    UnitState.IN_PROGRESS: lazy_gettext("in Bearbeitung"),
+    UnitState.DONE: lazy_gettext("erledigt"),
+    UnitState.SUBMITTED: lazy_gettext("eingereicht – wartet auf Bewertung"),
+    UnitState.GRADED: lazy_gettext("bewertet"),
+    UnitState.RETURNED: lazy_gettext("zur Überarbeitung zurückgegeben"),
+}
+
+
+def is_complete(state: UnitState) -> bool:
+    """Whether a unit in ``state`` counts as complete (see the module docstring)."""
+    return state in COMPLETE_STATES
+
+
+@dataclass(frozen=True)
+class UnitStatus:
+    unit: CatalogUnit
+    state: UnitState
+
+    @property
+    def complete(self) -> bool:
+        return is_complete(self.state)
+
+    @property
+    def label(self) -> str:
+        return str(UNIT_STATE_LABELS[self.state])
+
+
+@dataclass(frozen=True)
+class ModuleProgress:
+    """Where a Navigator stands in one course module."""
+
+    course_module: CourseModule
+    units: list[UnitStatus]
+
+    @property
+    def total(self) -> int:
+        return len(self.units)
+
+    @property
+    def complete_count(self) -> int:
+        return sum(1 for u in self.units if u.complete)
+
+    @property
+    def percent(self) -> int:
+        return self.complete_count * 100 // self.total if self.total else 0
+
+    @property
+    def status(self) -> ModuleStatus:
+        states = [u.state for u in self.units]
+        if UnitState.RETURNED in states:
+            return ModuleStatus.RETURNED
+        if self.total and self.complete_count == self.total:
+            if UnitState.SUBMITTED in states:
+                return ModuleStatus.PENDING_REVIEW
+            return ModuleStatus.COMPLETED
+        if any(s != UnitState.NOT_STARTED for s in states):
+            return ModuleStatus.IN_PROGRESS
+        return ModuleStatus.NOT_STARTED
+
+    @property
+    def status_label(self) -> str:
+        return str(MODULE_STATUS_LABELS[self.status])
+
+    @property
+    def next_unit(self) -> CatalogUnit | None:
+        """Where to go on: the first unit in order that is not complete."""
+        return next((u.unit for u in self.units if not u.complete), None)
+
+    def state_of(self, unit: CatalogUnit) -> UnitState:
+        return next((u.state for u in self.units if u.unit.id == unit.id), UnitState.NOT_STARTED)
+
+    def is_overdue(self, now: datetime | None = None) -> bool:
+        """Past the due date and not yet complete (submitted counts as done in time)."""
+        due = self.course_module.due_at
+        return (
+            due is not None
+            and (now or utcnow()) > due
+            and self.status not in (ModuleStatus.PENDING_REVIEW, ModuleStatus.COMPLETED)
+        )
+
+
+def _states(user_pk: int, context_pk: int, unit_pks: list[int]) -> dict[int, UnitState]:
+    if not unit_pks:
+        return {}
+    rows = db.session.execute(
+        select(UnitProgress.unit_pk, UnitProgress.state).where(
+            UnitProgress.user_pk == user_pk,
+            UnitProgress.context_pk == context_pk,
+            UnitProgress.unit_pk.in_(unit_pks),
+        )
+    )
+    return {unit_pk: UnitState(state) for unit_pk, state in rows}
+
+
+def modules_progress(user_pk: int, course_modules: list[CourseModule]) -> list[ModuleProgress]:
+    """Progress in several course modules with one query per course."""
+    result = []
+    by_context: dict[int, dict[int, UnitState]] = {}
+    for cm in course_modules:
+        if cm.context_pk not in by_context:
+            unit_pks = [
+                u.id
+                for other in course_modules
+                if other.context_pk == cm.context_pk
+                for u in other.module.active_units
+            ]
+            by_context[cm.context_pk] = _states(user_pk, cm.context_pk, unit_pks)
+        states = by_context[cm.context_pk]
+        units = [
+            UnitStatus(u, states.get(u.id, UnitState.NOT_STARTED)) for u in cm.module.active_units
+        ]
+        result.append(ModuleProgress(cm, units))
+    return result
+
+
+def module_progress(user_pk: int, course_module: CourseModule) -> ModuleProgress:
+    """Progress of one Navigator in one course module."""
+    return modules_progress(user_pk, [course_module])[0]
+
+
+def unit_state(user_pk: int, context_pk: int, unit: CatalogUnit) -> UnitState:
+    return _states(user_pk, context_pk, [unit.id]).get(unit.id, UnitState.NOT_STARTED)
+
+
+def set_unit_state(
+    *, user_pk: int, course_module: CourseModule, version: UnitVersion, state: UnitState
+) -> bool:
+    """Record ``state`` for the unit of ``version``; flushes and, if the state changed, queues the
+    new score for the LMS (:func:`queue_score`, before the caller commits). Returns whether it
+    changed."""
+    context_pk = course_module.context_pk
+    row = unit_row(UnitProgress, user_pk, context_pk, version, state=UnitState.NOT_STARTED.value)
+    if row.state == state.value:
+        return False
+    row.state = state.value
+    row.unit_version_pk = version.id
+    row.completed_at = utcnow() if is_complete(state) else None
+    db.session.flush()
+    log.info(
+        "unit state: user=%s context=%s unit=%s state=%s",
+        user_pk,
+        context_pk,
+        version.unit_pk,
+        state.value,
+    )
+    queue_score(user_pk, course_module)
+    return True
+
+
+def rubric_maximum(version: UnitVersion) -> float:
+    """The maximum points of an assignment's rubric."""
+    criteria = (version.rubric or {}).get("criteria") or []
+    return float(sum(c.get("points", 0) for c in criteria))
+
+
+def current_version(unit: CatalogUnit) -> UnitVersion | None:
+    """The unit's content version that is current in the catalogue."""
+    return next((v for v in unit.versions if v.version == unit.current_version), None)
+
+
+def score_state(user: LtiUser, course_module: CourseModule) -> ScoreState:
+    """The AGS score of ``user`` in ``course_module`` (table in the module docstring)."""
+    progress = module_progress(user.id, course_module)
+    status = progress.status
+    if status == ModuleStatus.RETURNED:
+        return ScoreState(ActivityProgress.IN_PROGRESS, GradingProgress.PENDING)
+    # The assignments decide whatever the other units' state (module docstring).
+    assignments = [u.state for u in progress.units if u.unit.kind == UnitKind.ASSIGNMENT]
+    if UnitState.SUBMITTED in assignments:
+        return ScoreState(ActivityProgress.SUBMITTED, GradingProgress.PENDING_MANUAL)
+    if assignments and all(state == UnitState.GRADED for state in assignments):
+        given, maximum = _final_score(user.id, course_module, progress)
+        return ScoreState(ActivityProgress.COMPLETED, GradingProgress.FULLY_GRADED, given, maximum)
+    if status == ModuleStatus.NOT_STARTED:
+        return ScoreState(ActivityProgress.INITIALIZED, GradingProgress.NOT_READY)
+    if status == ModuleStatus.COMPLETED:
+        given, maximum = _final_score(user.id, course_module, progress)
+        return ScoreState(ActivityProgress.COMPLETED, GradingProgress.FULLY_GRADED, given, maximum)
+    return ScoreState(ActivityProgress.STARTED, GradingProgress.NOT_READY)
+
+
+def _final_score(
+    user_pk: int, course_module: CourseModule, progress: ModuleProgress
+) -> tuple[float | None, float]:
+    units = [u.unit for u in progress.units]
+    assignments = [u for u in units if u.kind == UnitKind.ASSIGNMENT]
+    if assignments:
+        given: float | None = 0.0
+        maximum = 0.0
+        for unit in assignments:
+            submission = submission_of(user_pk, course_module.context_pk, unit.id)
+            review = review_of(submission) if submission else None
+            if review is not None:
+                maximum += review.max_points
+            elif submission is not None:
+                maximum += rubric_maximum(submission.unit_version)
+            if review is None or review.points is None or given is None:
+                given = None
+            else:
+                given += review.points
+        return given, maximum
+    quizzes = [u for u in units if u.kind == UnitKind.QUIZ]
+    if quizzes:
+        percents = []
+        for unit in quizzes:
+            version = current_version(unit)
+            scoring = load_quiz(version).scoring if version else "best"
+            attempts = attempts_of(user_pk, course_module.context_pk, unit.id)
+            counted = counted_attempt(attempts, scoring)
+            percents.append(counted.percent if counted else 0.0)
+        return round(sum(percents) / len(percents), 2), 100.0
+    return 100.0, 100.0
+
+
+# --- the gradebook -------------------------------------------------------------------------------
+
+
+def queue_score(
+    user_pk: int, course_module: CourseModule, *, force: bool = False
+) -> GradebookOutbox | None:
+    """Queue the Navigator's current score in ``course_module`` for the LMS, in the transaction of
+    the change that moved it (the outbox row is committed with the change or not at all). An
+    unchanged score is not queued again unless ``force``. Flushes."""
+    user = db.session.get(LtiUser, user_pk)
+    if user is None:
+        return None
+    log.debug("score queued: user=%s course_module=%s", user_pk, course_module.id)
+    # The score is computed by the outbox once it holds the row's lock (see enqueue_score).
+    return enqueue_score(
+        user_pk, course_module.id, lambda: score_state(user, course_module), force=force
+    )
+
+
+def resync_course(context_pk: int) -> int:
+    """Queue the current state of every Navigator × placed module of an LMS course again, with a
+    new timestamp. Navigatoren are those with progress in the module or an outbox row for it.
+    Returns how many scores were queued. Flushes."""
+    count = 0
+    modules = db.session.scalars(
+        select(CourseModule).where(CourseModule.context_pk == context_pk).order_by(CourseModule.id)
+    ).all()
+    for course_module in modules:
+        unit_pks = [unit.id for unit in course_module.module.units]
+        users = set(
+            db.session.scalars(
+                select(UnitProgress.user_pk).where(
+                    UnitProgress.context_pk == context_pk, UnitProgress.unit_pk.in_(unit_pks)
+                )
+            )
+        ) | set(
+            db.session.scalars(
+                select(GradebookOutbox.user_pk).where(
+                    GradebookOutbox.course_module_pk == course_module.id
+                )
+            )
+        )
+        for user_pk in sorted(users):
+            if queue_score(user_pk, course_module, force=True) is not None:
+                count += 1
+    return count

@@ -1,0 +1,43 @@
+"""The landing pages: outside a launch what the tool is, after a launch the page that places the
+linked module and sends each role on."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template
+from flask.typing import ResponseReturnValue
+
+from courses.services.learning import is_assigned, place_modules
+from courses.services.roles import is_lotse
+from lti_tool.extensions import db
+
+from .helpers import current_launch, launch_required, launch_token, tool_url
+from .navigator import render_my_modules
+
+bp = Blueprint("courses", __name__, template_folder="../templates")
+
+
+@bp.get("/start")
+@launch_required()
+def home() -> ResponseReturnValue:
+    """Landing page after a launch. Places the module the resource link names, then sends a
+    Lotse to the Lotse pages (``LOTSE_HOME_ENDPOINT``, else this welcome page) and a Navigator to
+    the linked module or to "Meine Module"."""
+    launch = current_launch()
+    opened = place_modules(launch)
+    db.session.commit()
+    if is_lotse(launch):
+        endpoint = current_app.config.get("LOTSE_HOME_ENDPOINT")
+        if endpoint:
+            return redirect(tool_url(endpoint), code=303)
+        return render_template("courses/home.html", launch=launch, token=launch_token())
+    if opened is not None:
+        if is_assigned(launch.user_id, opened):
+            return redirect(tool_url("navigator.module", slug=opened.module.slug), code=303)
+        return render_my_modules(launch, notice="not_assigned")
+    return render_my_modules(launch)
+
+
+@bp.get("/")
+def index() -> str:
+    """Outside a launch: what this is and where to start it."""
+    return render_template("courses/index.html")
