@@ -31,6 +31,8 @@ def init_app(app: Flask) -> None:
     gradebook's background worker."""
     app.config.setdefault("MUNICIPALITY_LIST_PATH", str(DEFAULT_LIST_PATH))
     app.config.setdefault("LOTSE_HOME_ENDPOINT", "lotse.dashboard")
+    # Where the protocol sends a validated launch.
+    app.config["LAUNCH_LANDING_ENDPOINT"] = "courses.home"
     app.config["DEEP_LINKING_ENDPOINT"] = "lotse.deep_linking"
     # Uploads are limited per file by our own check, which keeps the text answer; Flask's
     # request limit only stops absurd requests.

@@ -26,6 +26,15 @@ def _origins(*urls: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(o for o in map(origin, urls) if o))
 
 
+def _flag(value: Any, default: bool = True) -> bool:
+    # Some platforms send the booleans of the settings claim as strings ("true"/"false").
+    if value is None:
+        return default
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return bool(value)
+
+
 def _strings(value: Any) -> tuple[str, ...]:
     return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
 
@@ -89,8 +98,8 @@ class DeepLinkingRequest:
             return_url=settings["deep_link_return_url"],
             accept_types=_strings(settings.get("accept_types")),
             # Both default to true when absent (LTI-DL 2.0 §4.4.1).
-            accept_multiple=settings.get("accept_multiple") is not False,
-            accept_lineitem=settings.get("accept_lineitem") is not False,
+            accept_multiple=_flag(settings.get("accept_multiple")),
+            accept_lineitem=_flag(settings.get("accept_lineitem")),
             data=_string(settings.get("data")),
             title=_string(settings.get("title")),
         )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from flask import current_app
 from jwcrypto.jwk import JWK
 from sqlalchemy import or_, select
 
@@ -57,8 +59,19 @@ def _published_keys() -> list[ToolKey]:
     return list(db.session.scalars(query))
 
 
-def active_key() -> ToolKey:
-    """Return the key that signs, creating the first one if there is none yet."""
+#: How long a process signs with the key it last read. After ``lti keys rotate`` (another
+#: process) it may sign with the previous key for this long; that key stays published for
+#: KEY_ROTATION_OVERLAP_DAYS, so platforms still verify it.
+ACTIVE_KEY_TTL_SECONDS = 60.0
+
+
+def active_key() -> KeyPair:
+    """Return the key that signs, creating the first one if there is none yet (flushed; the
+    caller's commit publishes it). Read at most once a minute per process."""
+    cached = current_app.extensions.get("lti_active_key")
+    now = time.monotonic()
+    if cached is not None and cached[0] > now:
+        return cast(KeyPair, cached[1])
     query = (
         select(ToolKey)
         .where(ToolKey.retire_at.is_(None))
@@ -69,14 +82,29 @@ def active_key() -> ToolKey:
         key = _new_key()
         db.session.add(key)
         db.session.flush()
-    return key
+        # Not cached: the row is not committed yet, and the caller might roll it back.
+        return _pair(key)
+    pair = _pair(key)
+    current_app.extensions["lti_active_key"] = (now + ACTIVE_KEY_TTL_SECONDS, pair)
+    return pair
 
 
-def ensure_key() -> tuple[ToolKey, bool]:
+def forget_active_key() -> None:
+    """After a rotation: this process reads the signing key again."""
+    current_app.extensions.pop("lti_active_key", None)
+
+
+def _pair(key: ToolKey) -> KeyPair:
+    return KeyPair(
+        kid=key.kid, private_key_pem=key.private_key_pem, public_jwk=dict(key.public_jwk)
+    )
+
+
+def ensure_key() -> tuple[KeyPair, bool]:
     """Return the active key and whether it was created just now."""
     existing = db.session.scalars(select(ToolKey).where(ToolKey.retire_at.is_(None))).first()
     if existing is not None:
-        return existing, False
+        return _pair(existing), False
     return active_key(), True
 
 
@@ -89,6 +117,7 @@ def rotate_keys(overlap: timedelta) -> ToolKey:
     new = _new_key()
     db.session.add(new)
     db.session.flush()
+    forget_active_key()
     return new
 
 

@@ -21,9 +21,9 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from config.settings import PROJECT_ROOT
 import courses
 import demo_lms
+from config.settings import PROJECT_ROOT
 from lti_tool import create_app
 from lti_tool.extensions import db
 from tests.support.pgcluster import Cluster

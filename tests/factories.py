@@ -28,9 +28,10 @@ from courses.models import (
     UnitVersion,
 )
 from lti_tool.extensions import db
+from lti_tool.launch.record import record_launch
+from lti_tool.launch.token import issue_token
 from lti_tool.models import Launch, LtiContext, LtiUser, Registration, utcnow
 from lti_tool.registrations import add_platform
-from lti_tool.sessions import issue_token, record_launch
 from lti_tool.vocab import Claim, MessageType
 from tests.support.tokens import INSTRUCTOR, LEARNER, PlatformKey, launch_claims
 
@@ -193,7 +194,7 @@ def place(
 
 def make_navigator(sub: str = "navigator-1") -> LtiUser:
     """A user row without a launch (for service-level tests)."""
-    user = LtiUser(registration_id=make_platform().id, sub=sub)
+    user = LtiUser(registration_pk=make_platform().id, sub=sub)
     db.session.add(user)
     db.session.commit()
     return user
@@ -201,7 +202,7 @@ def make_navigator(sub: str = "navigator-1") -> LtiUser:
 
 def make_context(context_id: str = "course-1") -> LtiContext:
     """A course row without a launch (for service-level tests)."""
-    context = LtiContext(registration_id=make_platform().id, context_id=context_id, title="Kurs")
+    context = LtiContext(registration_pk=make_platform().id, context_id=context_id, title="Kurs")
     db.session.add(context)
     db.session.commit()
     return context
@@ -407,8 +408,9 @@ def launch(
         claims.pop(Claim.RESOURCE_LINK, None)
         claims[Claim.DEEP_LINKING_SETTINGS] = deep_linking
     recorded = record_launch(registration, claims)
+    token = issue_token(recorded)
     db.session.commit()
-    return Started(recorded, issue_token(recorded))
+    return Started(recorded, token)
 
 
 DL_SETTINGS = {
@@ -435,7 +437,7 @@ def bulk_navigators(
         insert(LtiUser),
         [
             {
-                "registration_id": context.registration_id,
+                "registration_pk": context.registration_pk,
                 "sub": f"{prefix}-{i:05d}",
                 "name": f"Person {i:05d}",
                 "created_at": now,

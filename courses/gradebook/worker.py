@@ -20,12 +20,11 @@ from flask import Flask, current_app
 from sqlalchemy import select, update
 
 from courses.models import CourseModule, GradebookOutbox, OutboxState
-from lti_tool.ags import AgsClient
 from lti_tool.extensions import db
-from lti_tool.models import LtiContext, Registration, utcnow
-from lti_tool.services import ServiceError
+from lti_tool.models import LtiContext, utcnow
+from lti_tool.services.platform import CoursePlatform, ServiceError
 
-from .line_items import client_for, ensure_line_item
+from .line_items import ensure_line_item, platform_for
 from .outbox import rowcount
 
 log = logging.getLogger(__name__)
@@ -206,7 +205,7 @@ class _Target:
     """Where a placed module's scores go, kept for one batch so that each row costs one SELECT,
     one POST and one UPDATE instead of reloading course, registration and line item."""
 
-    client: AgsClient
+    platform: CoursePlatform
     lineitem_url: str
 
 
@@ -214,18 +213,8 @@ def _target(course_module_pk: int) -> _Target:
     course_module = db.session.get(CourseModule, course_module_pk)
     if course_module is None:
         raise ServiceError("Das Modul ist nicht mehr im Kurs.", retryable=False)
-    client = client_for(course_module)
-    lineitem_url = ensure_line_item(course_module, client)
-    registration = db.session.get(Registration, client.registration.id)
-    assert registration is not None
-    # A plain copy of what service calls read, unaffected by the commits that follow.
-    snapshot = Registration(
-        id=registration.id,
-        client_id=registration.client_id,
-        auth_token_url=registration.auth_token_url,
-        audience=registration.audience,
-    )
-    return _Target(AgsClient(snapshot, client.scopes, client.lineitems_url), lineitem_url)
+    platform = platform_for(course_module)
+    return _Target(platform, ensure_line_item(course_module, platform))
 
 
 def deliver(
@@ -255,7 +244,7 @@ def deliver(
             target = _target(course_module_pk)
             if targets is not None:
                 targets[course_module_pk] = target
-        created = target.client.post_score(target.lineitem_url, payload)
+        created = target.platform.send_score(target.lineitem_url, payload)
     except ServiceError as error:
         db.session.rollback()
         return _failed(row_id, worker, version, attempts, error, user_sub), error
@@ -327,7 +316,7 @@ def _failed(
 
 def _registration_of(row_ids: list[int]) -> dict[int, int]:
     query = (
-        select(GradebookOutbox.id, LtiContext.registration_id)
+        select(GradebookOutbox.id, LtiContext.registration_pk)
         .join(CourseModule, CourseModule.id == GradebookOutbox.course_module_pk)
         .join(LtiContext, LtiContext.id == CourseModule.context_pk)
         .where(GradebookOutbox.id.in_(row_ids))

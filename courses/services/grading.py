@@ -34,7 +34,7 @@ from courses.models import (
     UnitVersion,
 )
 from lti_tool.extensions import db
-from lti_tool.models import LtiContext, LtiUser, utcnow
+from lti_tool.models import LtiContext, utcnow
 
 from .errors import Invalid, Locked
 from .progress import queue_score, set_unit_state
@@ -122,7 +122,7 @@ def course_module_of(submission: Submission) -> CourseModule | None:
     ).first()
 
 
-def decide(submission: Submission, lotse: LtiUser, data: GradingInput) -> GradingDecision:
+def decide(submission: Submission, lotse_pk: int, data: GradingInput) -> GradingDecision:
     """Store a decision; update the submission and the unit progress and queue the score.
     Flushes; the caller commits. Raises :class:`Locked` for a draft or a submission waiting for
     the Navigator's revision."""
@@ -137,7 +137,7 @@ def decide(submission: Submission, lotse: LtiUser, data: GradingInput) -> Gradin
     total = float(sum(Decimal(str(v)) for v in data.points.values())) if data.points else None
     row = GradingDecision(
         submission_pk=submission.id,
-        lotse_pk=lotse.id,
+        lotse_pk=lotse_pk,
         unit_version_pk=version.id,
         decision=data.decision.value,
         points=dict(data.points),
@@ -165,7 +165,7 @@ def decide(submission: Submission, lotse: LtiUser, data: GradingInput) -> Gradin
         "grading decision: submission=%s decision=%s lotse=%s row=%s",
         submission.id,
         row.decision,
-        lotse.id,
+        lotse_pk,
         row.id,
     )
     return row

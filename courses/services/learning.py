@@ -30,8 +30,9 @@ from courses.models import (
     UnitState,
     UnitVersion,
 )
+from lti_tool.context import LaunchContext
 from lti_tool.extensions import db, insert_if_missing
-from lti_tool.models import Launch, LtiContext, LtiResourceLink, utcnow
+from lti_tool.models import utcnow
 from lti_tool.vocab import MessageType
 
 from .errors import Locked, NotFound
@@ -53,7 +54,7 @@ log = logging.getLogger(__name__)
 # --- Placement ------------------------------------------------------------------------------------
 
 
-def module_slug_of(launch: Launch) -> str | None:
+def module_slug_of(launch: LaunchContext) -> str | None:
     """The catalogue module the launch's resource link names in its custom parameters."""
     value = (launch.custom or {}).get(current_app.config.get("MODULE_CUSTOM_PARAM", "module_id"))
     return value.strip() if isinstance(value, str) and value.strip() else None
@@ -66,47 +67,48 @@ def _active_module(slug: str) -> CatalogModule | None:
 
 
 def ensure_course_module(
-    context: LtiContext, module: CatalogModule, link: LtiResourceLink | None = None
+    context_pk: int, module: CatalogModule, link_pk: int | None = None
 ) -> CourseModule:
-    """The placement of ``module`` in ``context``, created if missing (flushes)."""
+    """The placement of ``module`` in the course ``context_pk``, opened by the resource link
+    ``link_pk`` if given; created if missing (flushes)."""
     query = select(CourseModule).where(
-        CourseModule.context_pk == context.id, CourseModule.module_pk == module.id
+        CourseModule.context_pk == context_pk, CourseModule.module_pk == module.id
     )
     placed = db.session.scalars(query).first()
     if placed is None:
         # Two first launches of the same course at once place it once.
         insert_if_missing(
             CourseModule,
-            context_pk=context.id,
+            context_pk=context_pk,
             module_pk=module.id,
-            resource_link_pk=link.id if link is not None else None,
+            resource_link_pk=link_pk,
             limited_to_members=False,
         )
         placed = db.session.scalars(query).one()
-        log.info("module placed: context=%s module=%s", context.id, module.id)
-    if placed.resource_link_pk is None and link is not None:
-        placed.resource_link_pk = link.id
+        log.info("module placed: context=%s module=%s", context_pk, module.id)
+    if placed.resource_link_pk is None and link_pk is not None:
+        placed.resource_link_pk = link_pk
         db.session.flush()
     return placed
 
 
-def place_modules(launch: Launch) -> CourseModule | None:
+def place_modules(launch: LaunchContext) -> CourseModule | None:
     """On a resource-link launch: place the demo's default modules in a course that has none, and
     the module the link names. Returns the course module the link opens, if any."""
-    context = launch.context
-    if launch.message_type != MessageType.RESOURCE_LINK or context is None:
+    context_pk = launch.context_pk
+    if launch.message_type != MessageType.RESOURCE_LINK or context_pk is None:
         return None
     defaults = current_app.config.get("DEFAULT_COURSE_MODULES") or ()
     if (
         defaults
         and not db.session.scalars(
-            select(CourseModule.id).where(CourseModule.context_pk == context.id)
+            select(CourseModule.id).where(CourseModule.context_pk == context_pk)
         ).first()
     ):
         for slug in defaults:
             module = _active_module(slug)
             if module is not None:
-                ensure_course_module(context, module)
+                ensure_course_module(context_pk, module)
     slug = module_slug_of(launch)
     if slug is None:
         return None
@@ -114,7 +116,7 @@ def place_modules(launch: Launch) -> CourseModule | None:
     if module is None:
         log.warning("launch names unknown module: launch=%s", launch.id)
         return None
-    return ensure_course_module(context, module, launch.resource_link)
+    return ensure_course_module(context_pk, module, launch.resource_link_pk)
 
 
 # --- What a Navigator may see ---------------------------------------------------------------------
@@ -160,13 +162,13 @@ def is_assigned(user_pk: int, course_module: CourseModule) -> bool:
     )
 
 
-def assigned_course_module(launch: Launch, slug: str) -> CourseModule:
+def assigned_course_module(launch: LaunchContext, slug: str) -> CourseModule:
     """The course module of ``slug`` if it is assigned to the launching Navigator, else
     :class:`NotFound`."""
     if launch.context_pk is None:
         raise NotFound("launch without a course")
     placed = db.session.scalars(
-        _assigned_query(launch.user_id, launch.context_pk).where(CatalogModule.slug == slug)
+        _assigned_query(launch.user_pk, launch.context_pk).where(CatalogModule.slug == slug)
     ).first()
     if placed is None:
         raise NotFound("module not assigned")
@@ -350,7 +352,7 @@ def delete_submission_file(submission: Submission, file_id: int) -> Path:
     return remove_file(stored)
 
 
-def downloadable_file(launch: Launch, file_id: int) -> SubmissionFile:
+def downloadable_file(launch: LaunchContext, file_id: int) -> SubmissionFile:
     """A file the launching user may download: their own in this course, or — for a Lotse — one
     handed in in this course (a draft is the Navigator's alone until it is submitted). Anything
     else is :class:`NotFound`, so ids cannot be probed."""
@@ -360,7 +362,7 @@ def downloadable_file(launch: Launch, file_id: int) -> SubmissionFile:
     submission = stored.submission
     if submission.context_pk != launch.context_pk:
         raise NotFound("file of another course")
-    if submission.user_pk != launch.user_id and (
+    if submission.user_pk != launch.user_pk and (
         submission.state == SubmissionState.DRAFT or not is_lotse(launch)
     ):
         raise NotFound("file of another person")

@@ -13,6 +13,7 @@ import io
 import logging
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -22,8 +23,9 @@ from flask import current_app
 from sqlalchemy import select
 
 from courses.models import MunicipalitySource, NavigatorMunicipality
+from lti_tool.context import LaunchContext
 from lti_tool.extensions import db
-from lti_tool.models import Launch, utcnow
+from lti_tool.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -286,22 +288,22 @@ def apply_from_customs(customs: dict[int, dict[str, Any] | None]) -> None:
     db.session.flush()
 
 
-def launch_municipality(custom: dict[str, Any] | None) -> Municipality | None:
+def launch_municipality(custom: Mapping[str, Any] | None) -> Municipality | None:
     """The Gemeinde a launch's custom parameters name, if it is on the list."""
     if not custom:
         return None
     return match(custom.get(current_app.config["MUNICIPALITY_CUSTOM_PARAM"]))
 
 
-def apply_from_launch(launch: Launch) -> NavigatorMunicipality | None:
+def apply_from_launch(launch: LaunchContext) -> NavigatorMunicipality | None:
     """Take the municipality from the launch's custom parameter when the LMS sends one that is
     on the list. Call it when a Navigator launches. Flushes."""
     found = launch_municipality(launch.custom)
     if found is None:
-        return assignment_of(launch.user_id)
-    return assign(launch.user_id, found, MunicipalitySource.LMS)
+        return assignment_of(launch.user_pk)
+    return assign(launch.user_pk, found, MunicipalitySource.LMS)
 
 
-def needs_choice(launch: Launch) -> bool:
+def needs_choice(launch: LaunchContext) -> bool:
     """True when this Navigator has no municipality yet (the Navigator views link to /gemeinde)."""
     return apply_from_launch(launch) is None

@@ -9,16 +9,18 @@ applies both; every Lotse guard and the roster use it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from flask import has_request_context, request
+from sqlalchemy import exists, select
 
 from courses.models import LotseGrant, LotseRoleDeployment
+from lti_tool.context import LaunchContext
 from lti_tool.extensions import db
-from lti_tool.models import Deployment, Launch, Registration
+from lti_tool.models import Deployment, Registration
 from lti_tool.vocab import role_local_name
 
 
@@ -64,7 +66,7 @@ def rules_for(registration_pk: int) -> RoleRules:
     deployments = db.session.scalars(
         select(LotseRoleDeployment.deployment_pk)
         .join(Deployment, Deployment.id == LotseRoleDeployment.deployment_pk)
-        .where(Deployment.registration_id == registration_pk)
+        .where(Deployment.registration_pk == registration_pk)
     )
     return RoleRules(frozenset(subs), frozenset(deployments))
 
@@ -72,7 +74,7 @@ def rules_for(registration_pk: int) -> RoleRules:
 def role_of(
     lti_roles: Iterable[str],
     sub: str,
-    custom: dict[str, Any] | None,
+    custom: Mapping[str, Any] | None,
     deployment_pk: int | None,
     rules: RoleRules,
 ) -> ToolRole:
@@ -89,19 +91,37 @@ def role_of(
     return ToolRole.NAVIGATOR
 
 
-def effective_role(launch: Launch) -> ToolRole:
+def effective_role(launch: LaunchContext) -> ToolRole:
     """The launch's role in this tool: its LTI roles, raised to Lotse by a grant for this
-    (registration, sub) or by ``lotsen_rolle=lotse`` on a trusted deployment."""
-    return role_of(
-        launch.lti_roles or [],
-        launch.user.sub,
-        launch.custom,
-        launch.deployment_pk,
-        rules_for(launch.registration_id),
+    (registration, sub) or by ``lotsen_rolle=lotse`` on a trusted deployment. Asks the database
+    only when the LTI roles do not already make a Lotse, once per request (a grant or
+    revocation applies to the very next request)."""
+    if tool_role_for(launch.roles) is ToolRole.LOTSE:
+        return ToolRole.LOTSE
+    # Per request (the WSGI environ, not ``g``: tests run many requests in one app context).
+    memo: dict[str, ToolRole] = (
+        request.environ.setdefault("lotsen.tool_roles", {}) if has_request_context() else {}
     )
+    if launch.id not in memo:
+        granted = select(LotseGrant.sub).where(
+            LotseGrant.registration_pk == launch.registration_pk,
+            LotseGrant.sub == launch.user.sub,
+        )
+        trusted = select(LotseRoleDeployment.deployment_pk).where(
+            LotseRoleDeployment.deployment_pk == launch.deployment_pk
+        )
+        row = db.session.execute(select(exists(granted), exists(trusted))).one()
+        rules = RoleRules(
+            frozenset({launch.user.sub}) if row[0] else frozenset(),
+            frozenset({launch.deployment_pk}) if row[1] else frozenset(),
+        )
+        memo[launch.id] = role_of(
+            launch.roles, launch.user.sub, launch.custom, launch.deployment_pk, rules
+        )
+    return memo[launch.id]
 
 
-def is_lotse(launch: Launch) -> bool:
+def is_lotse(launch: LaunchContext) -> bool:
     """Whether the launch acts as Lotse now."""
     return effective_role(launch) is ToolRole.LOTSE
 
@@ -165,7 +185,7 @@ def grants(
     deployments = (
         select(Deployment, Registration)
         .join(LotseRoleDeployment, LotseRoleDeployment.deployment_pk == Deployment.id)
-        .join(Registration, Registration.id == Deployment.registration_id)
+        .join(Registration, Registration.id == Deployment.registration_pk)
     )
     if registration is not None:
         query = query.where(Registration.id == registration.id)

@@ -26,10 +26,10 @@ from courses.models import (
     NavigatorMunicipality,
     RosterSync,
 )
+from lti_tool.context import LaunchContext
 from lti_tool.extensions import db
 from lti_tool.models import Launch, LtiContext, LtiUser, utcnow
-from lti_tool.nrps import Member, fetch_members
-from lti_tool.services import ServiceError
+from lti_tool.services.platform import CoursePlatform, Member, ServiceError
 
 from .municipalities import apply_from_customs
 from .roles import ToolRole, role_of, rules_for, tool_role_for
@@ -48,17 +48,17 @@ def record_launchers(context: LtiContext) -> int:
     NRPS). Bulk: a constant number of queries. Returns how many rows changed. Flushes."""
     latest = (
         select(
-            Launch.user_id,
+            Launch.user_pk,
             func.min(Launch.created_at).label("first"),
             func.max(Launch.created_at).label("last"),
         )
         .where(Launch.context_pk == context.id)
-        .group_by(Launch.user_id)
+        .group_by(Launch.user_pk)
         .subquery()
     )
     rows = db.session.execute(
         select(
-            Launch.user_id,
+            Launch.user_pk,
             LtiUser.sub,
             Launch.lti_roles,
             Launch.custom,
@@ -66,13 +66,13 @@ def record_launchers(context: LtiContext) -> int:
             latest.c.first,
             latest.c.last,
         )
-        .join(latest, and_(latest.c.user_id == Launch.user_id, latest.c.last == Launch.created_at))
-        .join(LtiUser, LtiUser.id == Launch.user_id)
+        .join(latest, and_(latest.c.user_pk == Launch.user_pk, latest.c.last == Launch.created_at))
+        .join(LtiUser, LtiUser.id == Launch.user_pk)
         .where(Launch.context_pk == context.id)
     ).all()
     if not rows:
         return 0
-    rules = rules_for(context.registration_id)
+    rules = rules_for(context.registration_pk)
     existing = {
         m.user_pk: m
         for m in db.session.scalars(
@@ -148,14 +148,14 @@ def apply_members(context: LtiContext, members: list[Member]) -> int:
     for chunk in _chunks(subs):
         for user in db.session.scalars(
             select(LtiUser).where(
-                LtiUser.registration_id == context.registration_id, LtiUser.sub.in_(chunk)
+                LtiUser.registration_pk == context.registration_pk, LtiUser.sub.in_(chunk)
             )
         ):
             users[user.sub] = user
     for member in members:
         found = users.get(member.user_id)
         if found is None:
-            found = LtiUser(registration_id=context.registration_id, sub=member.user_id)
+            found = LtiUser(registration_pk=context.registration_pk, sub=member.user_id)
             db.session.add(found)
             users[member.user_id] = found
         user = found
@@ -165,7 +165,7 @@ def apply_members(context: LtiContext, members: list[Member]) -> int:
             if value is not None:
                 setattr(user, attribute, value)
     db.session.flush()
-    rules = rules_for(context.registration_id)
+    rules = rules_for(context.registration_pk)
     existing = {
         m.user_pk: m
         for m in db.session.scalars(
@@ -214,23 +214,22 @@ def _sync_row(context: LtiContext) -> RosterSync:
     return row
 
 
-def refresh(context: LtiContext, launch: Launch | None = None) -> RefreshResult:
+def refresh(context: LtiContext, launch: LaunchContext | None = None) -> RefreshResult:
     """Refresh the roster: launchers always, NRPS where the platform offers it. An NRPS failure
     is recorded and returned as a notice, never raised. Commits (the token cache does too)."""
     record_launchers(context)
     row = _sync_row(context)
     if launch is not None:
         row.last_launch_id = launch.id
-    url = context.nrps_url
-    if not url:
+    platform = CoursePlatform(context)
+    if not platform.has_roster:
         db.session.commit()
         return RefreshResult(nrps=False)
-    registration = context.registration
-    context_pk, registration_pk = context.id, registration.id
+    context_pk, registration_pk = context.id, context.registration_pk
     # The service call commits (token cache): keep what is done so far.
     db.session.commit()
     try:
-        members = fetch_members(registration, url)
+        members = platform.members()
     except ServiceError as error:
         db.session.rollback()
         row = _sync_row(context)
@@ -274,7 +273,7 @@ def failure_notice(status: int | None) -> str:
     )
 
 
-def refresh_once_per_launch(context: LtiContext, launch: Launch) -> RefreshResult | None:
+def refresh_once_per_launch(context: LtiContext, launch: LaunchContext) -> RefreshResult | None:
     """Refresh when this Lotse launch has not refreshed yet (each Lotse launch refreshes once);
     otherwise just record launchers. Returns the result of a refresh, None if none was due."""
     row = db.session.get(RosterSync, context.id)

@@ -1,6 +1,6 @@
 """What every page of a launch needs: the role guards, ids from the URL, links and forms that
 carry the launch token, German dates and numbers for the templates, and domain errors as HTTP
-responses. The only page module that uses the protocol's launch sessions (``lti_tool.sessions``):
+responses. The only page module that uses the protocol's launch token (``lti_tool.launch.token``):
 the others take ``current_launch``, ``launch_required`` and ``TOKEN_FIELD`` from here."""
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from courses.services.roles import ToolRole, effective_role, is_lotse
 from courses.services.submissions import format_size
 from lti_tool.errors import LaunchError
 from lti_tool.extensions import db
+from lti_tool.launch.token import TOKEN_FIELD, current_launch, issue_token, launch_required
 from lti_tool.models import LtiContext
-from lti_tool.sessions import TOKEN_FIELD, current_launch, issue_token, launch_required
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,7 +38,7 @@ def navigator_required(view: F) -> F:
             raise LaunchError("forbidden", f"Rolle {ToolRole.NAVIGATOR} nötig")
         return view(*args, **kwargs)
 
-    return cast(F, launch_required()(guarded))
+    return cast(F, launch_required(guarded))
 
 
 def lotse_required(view: F) -> F:
@@ -50,16 +50,17 @@ def lotse_required(view: F) -> F:
         launch = current_launch()
         if effective_role(launch) is not ToolRole.LOTSE:
             raise LaunchError("forbidden", "Lotsen-Seite")
-        if launch.context is None:
+        if launch.course is None:
             raise LaunchError("forbidden", "Start ohne Kurs")
         return view(*args, **kwargs)
 
-    return cast(F, launch_required()(guarded))
+    return cast(F, launch_required(guarded))
 
 
 def launch_context() -> LtiContext:
     """The LMS course of this request's launch (a :func:`lotse_required` view has one)."""
-    context = current_launch().context
+    launch = current_launch()
+    context = db.session.get(LtiContext, launch.context_pk) if launch.context_pk else None
     if context is None:
         abort(404)
     return context

@@ -17,7 +17,7 @@ bp = Blueprint("courses", __name__, template_folder="../templates")
 
 
 @bp.get("/start")
-@launch_required()
+@launch_required
 def home() -> ResponseReturnValue:
     """Landing page after a launch. Places the module the resource link names, then sends a
     Lotse to the Lotse pages (``LOTSE_HOME_ENDPOINT``, else this welcome page) and a Navigator to
@@ -31,7 +31,7 @@ def home() -> ResponseReturnValue:
             return redirect(tool_url(endpoint), code=303)
         return render_template("courses/home.html", launch=launch, token=launch_token())
     if opened is not None:
-        if is_assigned(launch.user_id, opened):
+        if is_assigned(launch.user_pk, opened):
             return redirect(tool_url("navigator.module", slug=opened.module.slug), code=303)
         return render_my_modules(launch, notice="not_assigned")
     return render_my_modules(launch)

@@ -60,11 +60,16 @@ from courses.services.roster import (
     roster,
 )
 from courses.services.submissions import criteria_of, file_path, latest_decision
-from lti_tool.deep_linking import DeepLinkingError, LineItem, ResourceLinkItem, response_jwt
+from lti_tool.context import LaunchContext
 from lti_tool.extensions import db
-from lti_tool.launch import launch_url
-from lti_tool.models import Launch, LtiContext
-from lti_tool.vocab import MessageType
+from lti_tool.models import LtiContext
+from lti_tool.services.platform import (
+    DeepLinkingError,
+    LineItem,
+    ResourceLinkItem,
+    deep_linking_answer,
+)
+from lti_tool.urls import launch_url
 
 from .helpers import (
     current_launch,
@@ -100,9 +105,9 @@ def _template_values() -> dict[str, Any]:
 # --- Deep Linking: the catalogue picker ----------------------------------------------------
 
 
-def _deep_linking_launch() -> Launch:
+def _deep_linking_launch() -> LaunchContext:
     launch = current_launch()
-    if launch.message_type != MessageType.DEEP_LINKING or not launch.deep_linking_settings:
+    if launch.deep_linking is None:
         abort(404)
     return launch
 
@@ -139,15 +144,14 @@ def deep_linking() -> ResponseReturnValue:
     launch = _deep_linking_launch()
     kind = request.args.get("art") or None
     search = (request.args.get("suche") or "").strip()[:100]
-    settings = launch.deep_linking_settings or {}
+    assert launch.deep_linking is not None
     return render_template(
         "lotse/auswahl.html",
         modules=_catalogue(kind, search),
         kind=kind,
         search=search,
         placed=_placed_slugs(launch_context()),
-        multiple=str(settings.get("accept_multiple", True)).lower() != "false",
-        settings=settings,
+        multiple=launch.deep_linking.accept_multiple,
         error=None,
     )
 
@@ -172,7 +176,8 @@ def deep_linking_return() -> ResponseReturnValue:
     module, posted by the browser to ``deep_link_return_url``. The modules are placed in the
     course now; the links the platform creates open them by their custom ``module_id``."""
     launch = _deep_linking_launch()
-    settings = launch.deep_linking_settings or {}
+    request_ = launch.deep_linking
+    assert request_ is not None
     slugs = list(dict.fromkeys(s for s in request.form.getlist("modul") if s))
     modules = (
         list(
@@ -212,12 +217,7 @@ def deep_linking_return() -> ResponseReturnValue:
     jwt_value = None
     if error is None:
         try:
-            jwt_value = response_jwt(
-                registration=launch.registration,
-                deployment_id=launch.deployment.deployment_id,
-                settings=settings,
-                items=items,
-            )
+            jwt_value = deep_linking_answer(launch, items)
         except DeepLinkingError as refused:
             error = str(refused)
     if error is not None or jwt_value is None:
@@ -229,14 +229,13 @@ def deep_linking_return() -> ResponseReturnValue:
                 kind=None,
                 search="",
                 placed=_placed_slugs(launch_context()),
-                multiple=str(settings.get("accept_multiple", True)).lower() != "false",
-                settings=settings,
+                multiple=request_.accept_multiple,
                 error=error,
             ),
             422,
         )
     for module in chosen:
-        ensure_course_module(launch_context(), module)
+        ensure_course_module(launch_context().id, module)
     db.session.commit()
     current_app.logger.info(
         "deep linking response: launch=%s context=%s modules=%s",
@@ -246,7 +245,7 @@ def deep_linking_return() -> ResponseReturnValue:
     )
     return render_template(
         "lotse/auswahl_zurueck.html",
-        return_url=settings["deep_link_return_url"],
+        return_url=request_.return_url,
         jwt=jwt_value,
         modules=chosen,
     )
@@ -257,9 +256,9 @@ def deep_linking_return() -> ResponseReturnValue:
 
 def _focus_module(context: LtiContext) -> int | None:
     """The course module of the resource link this Lotse launched from (custom module_id)."""
-    link = current_launch().resource_link
+    launch = current_launch()
     param = current_app.config.get("MODULE_CUSTOM_PARAM", "module_id")
-    slug = (link.custom or {}).get(param) if link is not None else None
+    slug = launch.custom.get(param) if launch.resource_link is not None else None
     if not isinstance(slug, str) or not slug:
         return None
     return db.session.scalars(
@@ -395,7 +394,7 @@ def set_municipality(user_pk: int) -> ResponseReturnValue:
             error_user=user_pk,
             status=422,
         )
-    assign(user_pk, chosen, MunicipalitySource.LOTSE, by_user_pk=current_launch().user_id)
+    assign(user_pk, chosen, MunicipalitySource.LOTSE, by_user_pk=current_launch().user_pk)
     db.session.commit()
     return redirect(tool_url("lotse.members") + f"#person-{user_pk}", code=303)
 
@@ -627,7 +626,7 @@ def save_grade(submission_pk: int) -> ResponseReturnValue:
         )
     try:
         data = grading.parse_form(request.form, criteria_of(submission.unit_version))
-        grading.decide(submission, current_launch().user, data)
+        grading.decide(submission, current_launch().user_pk, data)
     except Invalid as invalid:
         db.session.rollback()
         return _render_grading(submission, errors=invalid.errors, status=422)

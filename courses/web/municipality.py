@@ -39,7 +39,7 @@ def choose() -> ResponseReturnValue:
         key = request.form.get("ags")
         chosen = by_key(key) if key else match(value)
         if chosen is not None:
-            assign(launch.user_id, chosen, MunicipalitySource.NAVIGATOR)
+            assign(launch.user_pk, chosen, MunicipalitySource.NAVIGATOR)
             db.session.commit()
             return redirect(tool_url("courses.home"), code=303)
         candidates = search(value)

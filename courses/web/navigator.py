@@ -73,8 +73,9 @@ from courses.services.submissions import (
     review_of,
     submission_of,
 )
+from lti_tool.context import LaunchContext
 from lti_tool.extensions import db
-from lti_tool.models import Launch, utcnow
+from lti_tool.models import utcnow
 
 from .helpers import (
     current_launch,
@@ -181,10 +182,10 @@ def with_token_links(body_html: str | None) -> Markup:
 # --- Pages ----------------------------------------------------------------------------------------
 
 
-def render_my_modules(launch: Launch, notice: str | None = None) -> str:
+def render_my_modules(launch: LaunchContext, notice: str | None = None) -> str:
     """ "Meine Module": the Navigator's assigned modules with progress and the next step."""
     modules = (
-        assigned_course_modules(launch.user_id, launch.context_pk) if launch.context_pk else []
+        assigned_course_modules(launch.user_pk, launch.context_pk) if launch.context_pk else []
     )
     # The LMS's `gemeinde` parameter is applied here; without it the Navigator chooses once.
     choose_municipality = needs_choice(launch)
@@ -193,7 +194,7 @@ def render_my_modules(launch: Launch, notice: str | None = None) -> str:
         "courses/my_modules.html",
         launch=launch,
         choose_municipality=choose_municipality,
-        modules=modules_progress(launch.user_id, modules),
+        modules=modules_progress(launch.user_pk, modules),
         notice=_notice(notice),
         now=utcnow(),
     )
@@ -214,7 +215,7 @@ def module(slug: str) -> str:
     return render_template(
         "courses/module.html",
         launch=launch,
-        progress=module_progress(launch.user_id, placed),
+        progress=module_progress(launch.user_pk, placed),
         module=placed.module,
         now=utcnow(),
     )
@@ -247,7 +248,7 @@ def unit_route(
 
 def unit_context(
     slug: str, unit_slug: str
-) -> tuple[Launch, CourseModule, CatalogUnit, UnitVersion]:
+) -> tuple[LaunchContext, CourseModule, CatalogUnit, UnitVersion]:
     """The launch, the assigned course module of ``slug``, its unit ``unit_slug`` and the unit's
     current version (NotFound for anything not assigned to the Navigator)."""
     launch = current_launch()
@@ -257,7 +258,7 @@ def unit_context(
 
 
 def _render_unit(
-    launch: Launch,
+    launch: LaunchContext,
     placed: CourseModule,
     unit: CatalogUnit,
     version: UnitVersion,
@@ -266,7 +267,7 @@ def _render_unit(
     **extra: Any,
 ) -> tuple[str, int]:
     previous, following = neighbours(placed, unit)
-    state = unit_state(launch.user_id, placed.context_pk, unit)
+    state = unit_state(launch.user_pk, placed.context_pk, unit)
     context: dict[str, Any] = {
         "launch": launch,
         "module": placed.module,
@@ -279,7 +280,7 @@ def _render_unit(
     }
     if unit.kind == UnitKind.QUIZ:
         quiz = load_quiz(version)
-        attempts = attempts_of(launch.user_id, placed.context_pk, unit.id)
+        attempts = attempts_of(launch.user_pk, placed.context_pk, unit.id)
         context.update(
             questions=public_questions(quiz),
             quiz=quiz,
@@ -289,7 +290,7 @@ def _render_unit(
             chosen={},
         )
     elif unit.kind == UnitKind.ASSIGNMENT:
-        submission = submission_of(launch.user_id, placed.context_pk, unit.id)
+        submission = submission_of(launch.user_pk, placed.context_pk, unit.id)
         context.update(
             body=with_token_links(version.body_html),
             criteria=(version.rubric or {}).get("criteria") or [],
@@ -314,26 +315,26 @@ def _render_unit(
 
 @unit_route(bp, "/module/<slug>/einheit/<unit>")
 def unit(
-    launch: Launch, placed: CourseModule, catalog_unit: CatalogUnit, version: UnitVersion
+    launch: LaunchContext, placed: CourseModule, catalog_unit: CatalogUnit, version: UnitVersion
 ) -> ResponseReturnValue:
     """A unit of a module. Opening it starts it."""
-    open_unit(launch.user_id, placed, version)
+    open_unit(launch.user_pk, placed, version)
     db.session.commit()
     return _render_unit(launch, placed, catalog_unit, version)
 
 
 @unit_route(bp, "/module/<slug>/einheit/<unit>/gelesen", methods=["POST"])
 def mark_unit_read(
-    launch: Launch, placed: CourseModule, catalog_unit: CatalogUnit, version: UnitVersion
+    launch: LaunchContext, placed: CourseModule, catalog_unit: CatalogUnit, version: UnitVersion
 ) -> ResponseReturnValue:
-    mark_read(launch.user_id, placed, version)
+    mark_read(launch.user_pk, placed, version)
     db.session.commit()
     return _back_to_unit(placed, catalog_unit, "gelesen")
 
 
 @unit_route(bp, "/module/<slug>/einheit/<unit>/quiz", methods=["POST"])
 def submit_quiz(
-    launch: Launch, placed: CourseModule, catalog_unit: CatalogUnit, version: UnitVersion
+    launch: LaunchContext, placed: CourseModule, catalog_unit: CatalogUnit, version: UnitVersion
 ) -> ResponseReturnValue:
     """Score a quiz attempt from the form. Only the chosen option ids are read from the form:
     anything else a client sends (a score, correct flags) is ignored."""
@@ -344,7 +345,7 @@ def submit_quiz(
         if request.form.getlist(f"antwort-{q.id}")
     }
     try:
-        outcome = take_quiz(launch.user_id, placed, version, answers)
+        outcome = take_quiz(launch.user_pk, placed, version, answers)
     except Invalid as invalid:
         db.session.rollback()
         return _render_unit(
@@ -368,12 +369,12 @@ def submit_quiz(
     )
 
 
-def _own_attempt(launch: Launch, catalog_unit: CatalogUnit, attempt_id: int) -> QuizAttempt:
+def _own_attempt(launch: LaunchContext, catalog_unit: CatalogUnit, attempt_id: int) -> QuizAttempt:
     # Another person's attempt, or one of another unit or course, does not exist here.
     attempt = db.session.get(QuizAttempt, known_id(attempt_id))
     if (
         attempt is None
-        or attempt.user_pk != launch.user_id
+        or attempt.user_pk != launch.user_pk
         or attempt.context_pk != launch.context_pk
         or attempt.unit_pk != catalog_unit.id
     ):
@@ -383,7 +384,7 @@ def _own_attempt(launch: Launch, catalog_unit: CatalogUnit, attempt_id: int) -> 
 
 @unit_route(bp, "/module/<slug>/einheit/<unit>/versuch/<int:attempt_id>")
 def attempt(
-    launch: Launch,
+    launch: LaunchContext,
     placed: CourseModule,
     catalog_unit: CatalogUnit,
     version: UnitVersion,
@@ -392,7 +393,7 @@ def attempt(
     """The result of one attempt: score, per-question feedback, explanations, history."""
     own = _own_attempt(launch, catalog_unit, attempt_id)
     quiz = load_quiz(version)
-    attempts = attempts_of(launch.user_id, placed.context_pk, catalog_unit.id)
+    attempts = attempts_of(launch.user_pk, placed.context_pk, catalog_unit.id)
     _previous, following = neighbours(placed, catalog_unit)
     return render_template(
         "courses/quiz_attempt.html",
@@ -405,7 +406,7 @@ def attempt(
         quiz=quiz,
         attempts=attempts,
         counted=counted_attempt(attempts, quiz.scoring),
-        state=unit_state(launch.user_id, placed.context_pk, catalog_unit),
+        state=unit_state(launch.user_pk, placed.context_pk, catalog_unit),
         following=following,
     )
 
@@ -430,7 +431,7 @@ def _commit_or_remove(paths: list[Path]) -> None:
 
 @unit_route(bp, "/module/<slug>/einheit/<unit>/abgabe", methods=["POST"])
 def save_assignment(
-    launch: Launch, placed: CourseModule, catalog_unit: CatalogUnit, version: UnitVersion
+    launch: LaunchContext, placed: CourseModule, catalog_unit: CatalogUnit, version: UnitVersion
 ) -> ResponseReturnValue:
     """Save the draft (``aktion=entwurf``) or submit (``aktion=einreichen``) an assignment: the
     text first, then the files. A refused file leaves the text saved and stores no file."""
@@ -446,7 +447,7 @@ def save_assignment(
         return _render_unit(*page, status=422, text=text, problems=[too_long])
     try:
         outcome = save_submission(
-            user_pk=launch.user_id,
+            user_pk=launch.user_pk,
             course_module=placed,
             version=version,
             text=text,
@@ -472,7 +473,7 @@ def _saved_anyway(outcome: SaveOutcome, submit: bool) -> list[str]:
 
 
 def _locked(
-    launch: Launch, placed: CourseModule, catalog_unit: CatalogUnit, version: UnitVersion
+    launch: LaunchContext, placed: CourseModule, catalog_unit: CatalogUnit, version: UnitVersion
 ) -> ResponseReturnValue:
     return _render_unit(
         launch,
@@ -494,13 +495,13 @@ def _locked(
     bp, "/module/<slug>/einheit/<unit>/abgabe/datei/<int:file_id>/entfernen", methods=["POST"]
 )
 def remove_assignment_file(
-    launch: Launch,
+    launch: LaunchContext,
     placed: CourseModule,
     catalog_unit: CatalogUnit,
     version: UnitVersion,
     file_id: int,
 ) -> ResponseReturnValue:
-    submission = submission_of(launch.user_id, placed.context_pk, catalog_unit.id)
+    submission = submission_of(launch.user_pk, placed.context_pk, catalog_unit.id)
     if submission is None:
         abort(404)
     try:
@@ -514,7 +515,7 @@ def remove_assignment_file(
 
 
 @bp.get("/abgabe/datei/<int:file_id>")
-@launch_required()
+@launch_required
 def download(file_id: int) -> ResponseReturnValue:
     """A submission file as a download: to its owner, and to a Lotse of the same course."""
     launch = current_launch()
@@ -522,7 +523,7 @@ def download(file_id: int) -> ResponseReturnValue:
     path = file_path(stored)
     if not path.is_file():
         abort(404)
-    log.info("file downloaded: file=%s by user=%s", stored.id, launch.user_id)
+    log.info("file downloaded: file=%s by user=%s", stored.id, launch.user_pk)
     response = send_file(
         path,
         mimetype=stored.content_type,

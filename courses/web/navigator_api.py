@@ -27,8 +27,8 @@ from courses.services.errors import Invalid, Locked
 from courses.services.progress import ModuleProgress, UnitStatus, module_progress, modules_progress
 from courses.services.quizzes import attempts_of, counted_attempt, load_quiz, public_questions
 from courses.services.submissions import submission_of
+from lti_tool.context import LaunchContext
 from lti_tool.extensions import db
-from lti_tool.models import Launch
 
 from .helpers import current_launch, navigator_required, refuse_nul_bytes
 from .navigator import SUBMISSION_STATE_LABELS, limit_request_size, unit_route
@@ -115,11 +115,11 @@ def modules() -> ResponseReturnValue:
     """My modules with progress."""
     launch = current_launch()
     modules = (
-        learning.assigned_course_modules(launch.user_id, launch.context_pk)
+        learning.assigned_course_modules(launch.user_pk, launch.context_pk)
         if launch.context_pk
         else []
     )
-    data = [_module_summary(p) for p in modules_progress(launch.user_id, modules)]
+    data = [_module_summary(p) for p in modules_progress(launch.user_pk, modules)]
     return jsonify({"modules": ModuleSummarySchema(many=True).dump(data)})
 
 
@@ -128,7 +128,7 @@ def modules() -> ResponseReturnValue:
 def module(slug: str) -> ResponseReturnValue:
     launch = current_launch()
     placed = learning.assigned_course_module(launch, slug)
-    progress = module_progress(launch.user_id, placed)
+    progress = module_progress(launch.user_pk, placed)
     data = _module_summary(progress) | {
         "objectives": placed.module.objectives,
         "estimated_minutes": placed.module.estimated_minutes,
@@ -176,10 +176,10 @@ def _attempt_data(attempt: QuizAttempt, counted: QuizAttempt | None) -> dict[str
 
 @unit_route(bp, "/api/module/<slug>/einheit/<unit>")
 def unit(
-    launch: Launch, placed: CourseModule, catalog_unit: CatalogUnit, version: UnitVersion
+    launch: LaunchContext, placed: CourseModule, catalog_unit: CatalogUnit, version: UnitVersion
 ) -> ResponseReturnValue:
     """A unit's content for the Navigator; quizzes without correct answers."""
-    state = learning.open_unit(launch.user_id, placed, version)
+    state = learning.open_unit(launch.user_pk, placed, version)
     db.session.commit()
     data: dict[str, Any] = _unit_summary(placed, UnitStatus(catalog_unit, state)) | {
         "module": placed.module.slug,
@@ -187,7 +187,7 @@ def unit(
     }
     if catalog_unit.kind == UnitKind.QUIZ:
         quiz = load_quiz(version)
-        attempts = attempts_of(launch.user_id, placed.context_pk, catalog_unit.id)
+        attempts = attempts_of(launch.user_pk, placed.context_pk, catalog_unit.id)
         counted = counted_attempt(attempts, quiz.scoring)
         data |= {
             "questions": public_questions(quiz),
@@ -202,7 +202,7 @@ def unit(
                 for c in (version.rubric or {}).get("criteria") or []
             ],
             "submission": _submission_data(
-                submission_of(launch.user_id, placed.context_pk, catalog_unit.id)
+                submission_of(launch.user_pk, placed.context_pk, catalog_unit.id)
             ),
         }
     return jsonify(UnitDetailSchema().dump(data))
@@ -210,24 +210,24 @@ def unit(
 
 @unit_route(bp, "/api/module/<slug>/einheit/<unit>/gelesen", methods=["POST"])
 def mark_read(
-    launch: Launch, placed: CourseModule, catalog_unit: CatalogUnit, version: UnitVersion
+    launch: LaunchContext, placed: CourseModule, catalog_unit: CatalogUnit, version: UnitVersion
 ) -> ResponseReturnValue:
     _load(ReadConfirmationSchema(), empty_is_object=True)
-    learning.mark_read(launch.user_id, placed, version)
+    learning.mark_read(launch.user_pk, placed, version)
     db.session.commit()
     return jsonify(
         _unit_summary(placed, UnitStatus(catalog_unit, UnitState.DONE))
-        | {"module_percent": module_progress(launch.user_id, placed).percent}
+        | {"module_percent": module_progress(launch.user_pk, placed).percent}
     )
 
 
 @unit_route(bp, "/api/module/<slug>/einheit/<unit>/quiz", kind=UnitKind.QUIZ, methods=["POST"])
 def submit_quiz(
-    launch: Launch, placed: CourseModule, catalog_unit: CatalogUnit, version: UnitVersion
+    launch: LaunchContext, placed: CourseModule, catalog_unit: CatalogUnit, version: UnitVersion
 ) -> ResponseReturnValue:
     """``{"answers": {"q1": ["a"]}}`` → the scored attempt with per-question feedback."""
     answers = _load(QuizAnswersSchema())["answers"]
-    outcome = learning.take_quiz(launch.user_id, placed, version, answers)
+    outcome = learning.take_quiz(launch.user_pk, placed, version, answers)
     db.session.commit()
     data = _attempt_data(outcome.attempt, outcome.counted) | {
         "unit_state": outcome.state.value,
@@ -249,13 +249,13 @@ def submit_quiz(
     bp, "/api/module/<slug>/einheit/<unit>/abgabe", kind=UnitKind.ASSIGNMENT, methods=["POST"]
 )
 def save_assignment(
-    launch: Launch, placed: CourseModule, catalog_unit: CatalogUnit, version: UnitVersion
+    launch: LaunchContext, placed: CourseModule, catalog_unit: CatalogUnit, version: UnitVersion
 ) -> ResponseReturnValue:
     """``{"text": "…", "state": "draft" | "submitted"}``. Files are uploaded with the page form."""
     data = _load(SubmissionLoadSchema())
     try:
         outcome = learning.save_submission(
-            user_pk=launch.user_id,
+            user_pk=launch.user_pk,
             course_module=placed,
             version=version,
             text=data["text"],

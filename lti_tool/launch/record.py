@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func
 
 from ..extensions import Base, db, dialect_insert
 from ..models import (
@@ -55,13 +54,13 @@ def _upsert(
     """One ``INSERT … ON CONFLICT DO UPDATE … RETURNING id``: the row's key, inserted or updated
     in a single statement. Two workers may write the same row at once (a class opening a new
     course together, one person in two tabs); the second waits for the first and updates its
-    row. Columns in ``keep`` keep their stored value where the new one is NULL."""
+    row. Columns in ``keep`` keep their stored value when the launch carries none (they are
+    left out, not set to NULL: a JSON column would store the JSON ``null``)."""
+    values = {k: v for k, v in values.items() if not (k in keep and v is None)}
     statement = dialect_insert(model).values(**values)
     table = model.__table__
     updates = {
-        name: func.coalesce(statement.excluded[name], table.c[name])
-        if name in keep
-        else statement.excluded[name]
+        name: statement.excluded[name]
         for name in values
         if name not in conflict and name != "created_at"
     }

@@ -17,7 +17,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from ..extensions import db
-from ..keys import public_jwks
+from ..keys import active_key, public_jwks
 from ..vocab import MessageType
 from ..web import content_security_policy
 from .login import oidc_login
@@ -32,7 +32,10 @@ bp = Blueprint("lti", __name__, url_prefix="/lti")
 def login() -> Response:
     """OIDC third-party initiated login (LTI 1.3 core, section 5.1.1)."""
     response = oidc_login()
-    # The nonce must be stored before the browser goes on to the platform.
+    # A fresh installation makes its signing key with its first login, so that it is published
+    # before any service call signs with it (no statement once the key is known).
+    active_key()
+    # The nonce (and that key) must be stored before the browser goes on to the platform.
     db.session.commit()
     # pylti1p3's cookie check page runs an inline script.
     response.headers["Content-Security-Policy"] = content_security_policy(

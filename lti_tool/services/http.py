@@ -152,6 +152,9 @@ def access_token(
     row = _token_row(registration, scope_key, lock=False)
     if usable(row):
         return str(row.token)
+    # The platform checks our assertion against our published key set, read by another
+    # connection: a signing key made just now must be committed before the request goes out.
+    active_key()
     db.session.commit()
     row = _token_row(registration, scope_key, lock=True)
     if usable(row):

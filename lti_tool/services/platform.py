@@ -16,7 +16,7 @@ from ..extensions import db
 from ..models import Deployment, Launch, LtiContext, LtiResourceLink, Registration
 from ..vocab import ActivityProgress, GradingProgress, Scope
 from .ags import AgsClient
-from .deep_linking import ResourceLinkItem, response_jwt
+from .deep_linking import DeepLinkingError, LineItem, ResourceLinkItem, response_jwt
 from .http import ServiceError, access_token
 from .nrps import Member, fetch_members
 
@@ -35,6 +35,8 @@ CREATE_REFUSED = frozenset({401, 403, 404, 405, 501})
 __all__ = [
     "LINEITEM_TAG",
     "CoursePlatform",
+    "DeepLinkingError",
+    "LineItem",
     "Member",
     "ResourceLinkItem",
     "Score",
@@ -113,6 +115,16 @@ class CoursePlatform:
         """Whether the platform granted the score scope in the course's newest launch."""
         return self._ags.granted(Scope.AGS_SCORE)
 
+    def require_scores(self) -> None:
+        """Raise ServiceError unless the platform granted the score scope."""
+        if not self.can_send_scores:
+            # Scopes come from the newest launch; after one with AGS the Lotse can retry.
+            raise ServiceError(
+                "Die Plattform hat für diesen Kurs keine Notenübertragung (AGS-Scope score) "
+                "freigegeben.",
+                retryable=False,
+            )
+
     def prepare(self) -> None:
         """Fetch the service token now. It commits (the token cache is shared), so a caller
         that is about to lock a row asks for it first."""
@@ -133,13 +145,7 @@ class CoursePlatform:
            one (lti-notes §3), Moodle's "grade sync only" allows only that one (§2).
         2. Else, with column management, the course's line item with our ``resourceId`` (our
            tag first), or a new one, unless this platform refused creating before."""
-        if not self.can_send_scores:
-            # Scopes come from the newest launch; after one with AGS the Lotse can retry.
-            raise ServiceError(
-                "Die Plattform hat für diesen Kurs keine Notenübertragung (AGS-Scope score) "
-                "freigegeben.",
-                retryable=False,
-            )
+        self.require_scores()
         link = db.session.get(LtiResourceLink, resource_link_pk) if resource_link_pk else None
         if link is not None and link.lineitem_url:
             return link.lineitem_url

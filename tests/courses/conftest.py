@@ -8,7 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from lti_tool.sessions import TOKEN_FIELD
+from lti_tool.launch.token import TOKEN_FIELD
 
 
 class TokenClient:

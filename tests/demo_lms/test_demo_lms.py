@@ -6,33 +6,25 @@ Self-contained: one app with its own SQLite files and one loopback server for th
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
-import flask_migrate
 import jwt
 import pytest
 import requests
-from flask import Flask
 from jwcrypto.jwk import JWK
-from werkzeug.serving import make_server
 
-import courses
-import demo_lms
-from demo_lms import store
 from demo_lms.course import COURSE, PEOPLE, Person
-from lti_tool import create_app
 from lti_tool.extensions import db
 from lti_tool.keys import active_key
 from lti_tool.vocab import Claim, Scope
+from tests.demo_lms.conftest import Served, serve_demo
 
 pytestmark = pytest.mark.e2e
 
@@ -42,47 +34,10 @@ LOTSE = next(p for p in PEOPLE if p.is_instructor)
 ANONYMOUS = next(p for p in PEOPLE if not p.shares_personal_data)
 
 
-@dataclass
-class Served:
-    app: Flask
-    base: str
-
-    @property
-    def demo(self) -> str:
-        return f"{self.base}/demo-lms"
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    tmp: Path = tmp_path_factory.mktemp("demo_lms")
-    app = create_app(
-        {
-            "LOTSEN_ENV": "testing",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/t.sqlite",
-            "DEMO_LMS": True,
-            "DEMO_LMS_DATABASE": str(tmp / "demo_lms.sqlite"),
-        },
-        components=(courses, demo_lms),
-    )
-    with app.app_context():
-        flask_migrate.upgrade()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    base = f"http://127.0.0.1:{server.server_port}"
-    app.config["PUBLIC_BASE_URL"] = base
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        result = app.test_cli_runner().invoke(args=["demo-lms", "setup", "--base-url", base])
-        assert result.exit_code == 0, result.output
-        assert f"Demo-LMS: {base}/demo-lms/" in result.output
-        yield Served(app, base)
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
-        store.dispose(app)
-        with app.app_context():
-            db.engine.dispose()
+    with serve_demo(tmp_path_factory.mktemp("demo_lms")) as running:
+        yield running
 
 
 @pytest.fixture

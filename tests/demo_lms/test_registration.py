@@ -4,24 +4,19 @@ registers, and the course launches with the new client id. All over HTTP on 127.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import flask_migrate
 import pytest
 import requests
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from demo_lms import store
-from lti_tool import create_app
 from lti_tool.extensions import db
 from lti_tool.models import Launch, Registration
 from lti_tool.vocab import Scope
+from tests.demo_lms.conftest import Served, serve_demo
 from tests.demo_lms.test_demo_lms import (
     NAVIGATOR,
-    Served,
     client_assertion,
     launch,
     launch_url,
@@ -34,33 +29,9 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    app = create_app(
-        {
-            "LOTSEN_ENV": "testing",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/t.sqlite",
-            "DEMO_LMS": True,
-            "DEMO_LMS_DATABASE": str(tmp_path / "demo_lms.sqlite"),
-        }
-    )
-    with app.app_context():
-        flask_migrate.upgrade()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    base = f"http://127.0.0.1:{server.server_port}"
-    app.config["PUBLIC_BASE_URL"] = base
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        # As `make run` does: the manual registration exists before the dynamic one.
-        result = app.test_cli_runner().invoke(args=["demo-lms", "setup", "--base-url", base])
-        assert result.exit_code == 0, result.output
-        yield Served(app, base)
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
-        store.dispose(app)
-        with app.app_context():
-            db.engine.dispose()
+    # As `make run` does: the manual registration exists before the dynamic one.
+    with serve_demo(tmp_path) as running:
+        yield running
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from datetime import timedelta
 from flask import Flask
 
 from lti_tool.extensions import db, insert_if_missing
+from lti_tool.launch.storage import DatabaseLaunchDataStorage
 from lti_tool.models import LtiStorageEntry, utcnow
-from lti_tool.storage import DatabaseLaunchDataStorage
 
 
 def test_insert_if_missing_says_whether_it_inserted(app: Flask) -> None:

@@ -67,8 +67,8 @@ def _progress_on(unit: CatalogUnit) -> UnitProgress:
             "deployments": ["1"],
         }
     )
-    user = LtiUser(registration_id=registration.id, sub="user-1")
-    context = LtiContext(registration_id=registration.id, context_id="course-1")
+    user = LtiUser(registration_pk=registration.id, sub="user-1")
+    context = LtiContext(registration_pk=registration.id, context_id="course-1")
     db.session.add_all([user, context])
     db.session.flush()
     progress = UnitProgress(

@@ -104,7 +104,7 @@ def seed_course(
     )
     db.session.add_all([registration, deployment, context])
     db.session.flush()
-    context.deployment_id = deployment.id
+    context.deployment_pk = deployment.id
     course = Course(platform, registration.id, 0, [], [])
     for number in range(1, modules + 1):
         slug = f"m{number}-modul"
@@ -117,7 +117,7 @@ def seed_course(
         )
         unit = CatalogUnit(module=module, slug="quiz", kind="quiz", title="Quiz")
         link = LtiResourceLink(
-            registration_id=registration.id,
+            registration_pk=registration.id,
             context=context,
             resource_link_id=f"link-{number}",
             title=f"Modul {number}",
@@ -134,7 +134,7 @@ def seed_course(
         course.course_module_ids.append(placed.id)
         course.slugs[placed.id] = slug
     for number in range(1, users + 1):
-        user = LtiUser(registration_id=registration.id, sub=f"sub-{number:04d}-{'x' * 8}")
+        user = LtiUser(registration_pk=registration.id, sub=f"sub-{number:04d}-{'x' * 8}")
         db.session.add(user)
         db.session.flush()
         course.user_ids.append(user.id)

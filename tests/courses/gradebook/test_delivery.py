@@ -14,6 +14,7 @@ from courses.gradebook.worker import Outcome, sync_grade
 from courses.models import CourseModule, GradebookOutbox
 from lti_tool.extensions import db
 from lti_tool.models import AccessToken
+from lti_tool.services.ags import AgsClient
 from tests.courses.gradebook.ags_platform import GRADE_SYNC_ONLY, AgsPlatform
 from tests.courses.gradebook.conftest import (
     COMPLETED,
@@ -155,9 +156,9 @@ def test_existing_line_item_found_by_resource_id_across_pages(
     assert len(platform.line_items) == 6
     # The platform filters by resource_id itself here, so check the unfiltered walk as well.
     cm = db.session.get(CourseModule, course.course_module_ids[0])
-    from courses.gradebook.line_items import client_for
-
-    every = client_for(cm).line_items()
+    every = AgsClient(
+        cm.context.registration, cm.context.ags_scopes, cm.context.ags_lineitems_url
+    ).line_items()
     assert len(every) == 6
     assert any("/LineItems?" in path and "Page=3" in path for _m, path in platform.requests)
 

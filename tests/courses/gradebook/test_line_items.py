@@ -1,18 +1,24 @@
-"""The AGS client: Link headers, URL building, and every call against the test platform."""
+"""The AGS client under the platform interface: Link headers, URL building, and every call
+against the test platform."""
 
 from __future__ import annotations
 
 import pytest
 from flask import Flask
 
-from courses.gradebook.line_items import client_for
 from courses.models import CourseModule
-from lti_tool.ags import AgsClient, parse_link_header, service_url, with_query
 from lti_tool.extensions import db
 from lti_tool.models import Registration
-from lti_tool.services import ServiceError
+from lti_tool.services.ags import AgsClient, service_url, with_query
+from lti_tool.services.http import ServiceError, parse_link_header
 from tests.courses.gradebook.ags_platform import GRADE_SYNC_ONLY, AgsPlatform
 from tests.courses.gradebook.conftest import Course, seed_course
+
+
+def client_for(course_module: CourseModule) -> AgsClient:
+    """The AGS client of a placed module's course, as the platform interface builds it."""
+    context = course_module.context
+    return AgsClient(context.registration, context.ags_scopes, context.ags_lineitems_url)
 
 
 @pytest.mark.parametrize(

@@ -97,9 +97,9 @@ def test_a_state_changed_while_sending_is_sent_again(gb_app: Flask, course: Cour
     db.session.commit()
     [row_id] = claim_batch("w", 1)
     # The Navigator finishes while the worker is on its way: the row gets version 2.
-    from courses.gradebook import worker as gradebook
+    from lti_tool.services.platform import CoursePlatform
 
-    original = gradebook.AgsClient.post_score
+    original = CoursePlatform.send_score
 
     def post_then_change(self, url, score):  # type: ignore[no-untyped-def]
         result = original(self, url, score)
@@ -107,11 +107,11 @@ def test_a_state_changed_while_sending_is_sent_again(gb_app: Flask, course: Cour
         db.session.commit()
         return result
 
-    gradebook.AgsClient.post_score = post_then_change  # type: ignore[method-assign]
+    CoursePlatform.send_score = post_then_change  # type: ignore[method-assign]
     try:
         assert deliver(row_id, "w")[0] == Outcome.SUPERSEDED
     finally:
-        gradebook.AgsClient.post_score = original  # type: ignore[method-assign]
+        CoursePlatform.send_score = original  # type: ignore[method-assign]
     [row] = outbox_rows()
     assert row.state == "pending" and row.version == 2 and row.claimed_by is None
     drain()

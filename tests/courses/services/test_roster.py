@@ -14,7 +14,7 @@ from sqlalchemy import select
 from courses.models import CourseMembership
 from lti_tool.extensions import db
 from lti_tool.models import LtiUser
-from lti_tool.nrps import next_page_url
+from lti_tool.services.http import next_page_url
 from tests.conftest import LiveServer
 from tests.courses.web.dl_platform import INSTRUCTOR, LEARNER, DLPlatform, form_of, token_of
 

@@ -65,7 +65,7 @@ def test_the_assignment_decides_even_before_every_reading_is_confirmed(app: Flas
 
     decide(
         outcome.submission,
-        lotse,
+        lotse.id,
         GradingInput(Decision.RETURNED, revision_notes="Bitte den Bezug zur Kommune ergänzen."),
     )
     db.session.commit()
@@ -81,7 +81,7 @@ def test_the_assignment_decides_even_before_every_reading_is_confirmed(app: Flas
     )
     decide(
         outcome.submission,
-        lotse,
+        lotse.id,
         GradingInput(Decision.GRADED, points={"vollstaendig": 5, "bezug": 2.5}),
     )
     db.session.commit()

@@ -14,16 +14,16 @@ from flask import Flask
 from sqlalchemy import select
 
 from courses.models import CatalogModule, CourseModule
-from lti_tool.deep_linking import (
+from lti_tool.extensions import db
+from lti_tool.keys import active_key, public_jwks
+from lti_tool.models import Registration
+from lti_tool.services.deep_linking import (
     DeepLinkingError,
     LineItem,
     ResourceLinkItem,
     check_settings,
     response_claims,
 )
-from lti_tool.extensions import db
-from lti_tool.keys import active_key, public_jwks
-from lti_tool.models import Registration
 from lti_tool.vocab import Claim
 from tests import factories as f
 from tests.conftest import LiveServer

@@ -18,6 +18,7 @@ import pytest
 from jwt import api_jws
 from sqlalchemy import select
 
+from courses.services.roles import tool_role_for
 from lti_tool.extensions import db
 from lti_tool.models import Launch, LtiContext, LtiUser
 from lti_tool.registrations import add_platform
@@ -444,6 +445,7 @@ def test_valid_variant_is_accepted(platform: CraftedPlatform, variant: str, pers
 
     launch, page = accept(platform, **overrides)
 
+    assert tool_role_for(launch.lti_roles) == role
     assert launch.lti_roles == overrides["roles"]
     assert landing_fact(page, "Rolle") == role_label
     assert landing_fact(page, "Name") == shown["name"]
@@ -481,6 +483,7 @@ def test_role_mapping(
 ) -> None:
     launch, page = accept(platform, roles=roles)
 
+    assert tool_role_for(launch.lti_roles) == role
     assert landing_fact(page, "Rolle") == role_label
 
 

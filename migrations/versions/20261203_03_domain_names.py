@@ -1,16 +1,16 @@
 """Domain names: navigator_municipality.ags -> municipality_key, lotse_grant.registration_id ->
 registration_pk (one naming rule for the domain's keys: foreign keys end in _pk)
 
-Revision ID: 20261203_01
-Revises: 20261122_07
+Revision ID: 20261203_03
+Revises: 20261203_02
 Create Date: 2026-12-03
 """
 import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "20261203_01"
-down_revision = "20261122_07"
+revision = "20261203_03"
+down_revision = "20261203_02"
 branch_labels = None
 depends_on = None
 
