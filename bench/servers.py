@@ -1,0 +1,140 @@
+"""Processes of the launch benchmark: gunicorn instances, the loopback platform, the tool's CLI.
+
+Every process listens on 127.0.0.1 only, is started with a time limit on becoming ready, and is
+stopped by :class:`Processes` when the benchmark ends, also on an error or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+GUNICORN_CONF = PROJECT_ROOT / "config" / "gunicorn.conf.py"
+READY_SECONDS = 60
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def gunicorn_settings(env: dict[str, str] | None = None) -> dict[str, object]:
+    """What ``config/gunicorn.conf.py`` sets under ``env`` (default: this environment)."""
+    saved = dict(os.environ)
+    try:
+        if env is not None:
+            os.environ.update(env)
+        values = runpy.run_path(str(GUNICORN_CONF))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return {k: v for k, v in values.items() if not k.startswith("_") and not callable(v)}
+
+
+def wait_until_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + READY_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"Prozess beendet ({process.returncode}); Log: {log}\n" + _tail(log))
+        with socket.socket() as sock:
+            sock.settimeout(0.2)
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"Port {port} nach {READY_SECONDS} s nicht bereit; Log: {log}")
+
+
+def _tail(log: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def run_cli(env: dict[str, str], *args: str) -> str:
+    """``flask --app wsgi ARGS`` in the project with ``env``; raises with its output on failure."""
+    completed = subprocess.run(  # noqa: S603  (our own interpreter, fixed arguments)
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(
+            f"flask {' '.join(args)} scheiterte:\n{completed.stdout}\n{completed.stderr}"
+        )
+    return completed.stdout
+
+
+class Processes:
+    """The benchmark's child processes by name; all of them are stopped on exit."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.running: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(
+        self, name: str, command: list[str], port: int, env: dict[str, str] | None = None
+    ) -> str:
+        """Start ``command`` and wait until it listens on ``port``; returns its base URL."""
+        log = self.log_dir / f"{name}.log"
+        with log.open("ab") as out:
+            process = subprocess.Popen(  # noqa: S603  (commands built by the benchmark)
+                command,
+                cwd=PROJECT_ROOT,
+                env={**os.environ, **(env or {})},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        self.running[name] = process
+        wait_until_listening(port, process, log)
+        return f"http://127.0.0.1:{port}"
+
+    def gunicorn(
+        self, name: str, app: str, port: int, env: dict[str, str], workers: int | None = None
+    ) -> str:
+        """``gunicorn -c config/gunicorn.conf.py APP`` bound to ``port``."""
+        overrides = {"GUNICORN_BIND": f"127.0.0.1:{port}", **env}
+        if workers is not None:
+            overrides["GUNICORN_WORKERS"] = str(workers)
+        command = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), app]
+        return self.start(name, command, port, overrides)
+
+    def stop(self, name: str) -> None:
+        process = self.running.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)  # gunicorn: graceful stop of master and workers
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for name in list(self.running):
+            self.stop(name)
+
+    def __enter__(self) -> Processes:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop_all()
