@@ -303,6 +303,8 @@ class RunResult:
     timings: list[LaunchTiming] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    """CPU time the servers of the target used meanwhile (see :func:`bench.servers.cpu_seconds`)."""
 
     @property
     def attempted(self) -> int:
@@ -316,6 +318,11 @@ class RunResult:
         self.timings += other.timings
         self.errors += other.errors
         self.seconds += other.seconds
+        self.cpu_seconds += other.cpu_seconds
+
+    @property
+    def cpu_ms_per_launch(self) -> float:
+        return self.cpu_seconds * 1000 / len(self.timings) if self.timings else float("nan")
 
 
 LoginFields = Callable[[int], dict[str, str]]
@@ -331,10 +338,13 @@ def run(
     first: int = 0,
     max_seconds: float = 300.0,
     transport: Callable[[], HttpTransport] = HttpTransport,
+    cpu: Callable[[], float] | None = None,
 ) -> RunResult:
     """``launches`` launches by ``clients`` browsers at once (each one launch after the other),
-    numbered from ``first``; stops early after ``max_seconds``."""
+    numbered from ``first``; stops early after ``max_seconds``. ``cpu`` reads the CPU seconds
+    used so far by the target's servers."""
     result = RunResult()
+    cpu_before = cpu() if cpu else 0.0
     lock = threading.Lock()
     numbers: Iterator[int] = iter(range(first, first + launches))
     deadline = time.monotonic() + max_seconds
@@ -362,6 +372,8 @@ def run(
     for thread in threads:
         thread.join()
     result.seconds = time.perf_counter() - started
+    if cpu:
+        result.cpu_seconds = cpu() - cpu_before
     return result
 
 

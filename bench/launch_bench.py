@@ -69,7 +69,7 @@ from bench.loopback_platform import (  # noqa: E402
     id_token_claims,
     sign,
 )
-from bench.servers import Processes, free_port, gunicorn_settings, run_cli  # noqa: E402
+from bench.servers import Processes, cpu_seconds, free_port, gunicorn_settings, run_cli  # noqa: E402
 
 CLIENTS = 8
 SPLIT_WORKERS = 4
@@ -232,12 +232,19 @@ def tool_target(installation: ToolInstallation, instances: list[str], marker: st
     )
 
 
+@dataclass
+class Database:
+    url: str
+    server_pids: list[int]
+    """The database server's processes (PostgreSQL's postmaster), for the CPU account."""
+
+
 @contextmanager
-def database_url(kind: str, tmp: Path) -> Iterator[str]:
+def database(kind: str, tmp: Path) -> Iterator[Database]:
     """A fresh database of ``kind``: a SQLite file, or a PostgreSQL database in a throwaway
     cluster on 127.0.0.1 (``tests/support/pgcluster.py``)."""
     if kind == "sqlite":
-        yield f"sqlite:///{tmp / 'lotsen-bench.sqlite'}"
+        yield Database(f"sqlite:///{tmp / 'lotsen-bench.sqlite'}", [])
         return
     import psycopg
 
@@ -247,7 +254,8 @@ def database_url(kind: str, tmp: Path) -> Iterator[str]:
     try:
         with psycopg.connect(cluster.url.replace("+psycopg", ""), autocommit=True) as connection:
             connection.execute("CREATE DATABASE lotsen_bench")
-        yield cluster.database_url("lotsen_bench").replace("+psycopg", "")
+        postmaster = int((cluster.datadir / "postmaster.pid").read_text().split()[0])
+        yield Database(cluster.database_url("lotsen_bench").replace("+psycopg", ""), [postmaster])
     finally:
         cluster.stop()
 
@@ -337,21 +345,35 @@ class CountingTransport(driver.WsgiTransport):
 # --- one database ---
 
 
+@dataclass
+class Measured:
+    """A target with how the driver reaches it and how its servers' CPU time is read."""
+
+    target: driver.Target
+    route: driver.Route
+    fields: driver.LoginFields
+    cpu: Callable[[], float]
+
+
 def interleaved(
-    targets: list[tuple[driver.Target, driver.Route, Callable[[int], dict[str, str]]]],
-    total: int,
-    rounds: int,
-    clients: int,
-    start: dict[str, int],
+    targets: list[Measured], total: int, rounds: int, clients: int, start: dict[str, int]
 ) -> list[driver.RunResult]:
     """``total`` launches per target in ``rounds`` rounds, alternating the targets."""
     results = [driver.RunResult() for _ in targets]
     per_round = max(1, total // rounds)
     for _ in range(rounds):
-        for index, (target, route, fields) in enumerate(targets):
-            key = target.client_id
+        for index, measured in enumerate(targets):
+            key = measured.target.client_id
             results[index].extend(
-                driver.run(target, fields, per_round, clients, route, first=start.get(key, 0))
+                driver.run(
+                    measured.target,
+                    measured.fields,
+                    per_round,
+                    clients,
+                    measured.route,
+                    first=start.get(key, 0),
+                    cpu=measured.cpu,
+                )
             )
             start[key] = start.get(key, 0) + per_round
     return results
@@ -370,8 +392,8 @@ def bench_database(
 ) -> DatabaseRun:
     load_before = os.getloadavg()[0]
     installation = INSTALLATIONS[kind]
-    with database_url(kind, tmp) as url:
-        installation.env = tool_environment(url, installation.public, tmp / kind)
+    with database(kind, tmp) as db:
+        installation.env = tool_environment(db.url, installation.public, tmp / kind)
         (tmp / kind).mkdir(exist_ok=True)
         set_up_tool(installation, config)
         tool_fields = driver.launch_fields_for(config, installation.client_id, navigator)
@@ -387,7 +409,22 @@ def bench_database(
         driver.run(single, tool_fields, 4 * workers, clients=CLIENTS, first=NAVIGATORS)
         driver.run(baseline, baseline_fields, 4 * workers, CLIENTS, driver.sticky)
         start = {installation.client_id: NAVIGATORS, BASELINE_CLIENT: counters["baseline"]}
-        pairs = [(single, driver.single, tool_fields), (baseline, driver.sticky, baseline_fields)]
+        pairs = [
+            Measured(
+                single,
+                driver.single,
+                tool_fields,
+                lambda: cpu_seconds([processes.pid(f"tool-{kind}"), *db.server_pids]),
+            ),
+            Measured(
+                baseline,
+                driver.sticky,
+                baseline_fields,
+                lambda: cpu_seconds(
+                    [processes.pid(f"baseline-{i}") for i in range(len(baseline.instances))]
+                ),
+            ),
+        ]
         sequential = interleaved(pairs, sizes.sequential, sizes.rounds, 1, start)
         concurrent = interleaved(pairs, sizes.concurrent, sizes.rounds, CLIENTS, start)
         processes.stop(f"tool-{kind}")
@@ -449,21 +486,23 @@ def report(run: DatabaseRun, floor_ms: float, workers: int) -> None:
         f"sequential, tool-side ms per launch ({len(t_seq)} launches each; "
         "login POST + cookie-check GET + launch POST + first page):"
     )
-    print("                                  median     p95   errors")
+    print("                                  median     p95   CPU ms/launch   errors")
     rows = [
-        ("Lotsen-LTI complete launch", t_seq, tool.sequential),
-        ("baseline complete launch", b_seq, base.sequential),
-        ("baseline login + launch only", b_nopage, base.sequential),
+        ("Lotsen-LTI complete launch", t_seq, tool.sequential, True),
+        ("baseline complete launch", b_seq, base.sequential, True),
+        ("baseline login + launch only", b_nopage, base.sequential, False),
     ]
-    for label, values, result in rows:
+    for label, values, result, with_cpu in rows:
+        cpu = f"{result.cpu_ms_per_launch:15.1f}" if with_cpu else " " * 15
         print(
             f"  {label:30s} {driver.median_ms(values):7.1f} {driver.p95_ms(values):7.1f}"
-            f"   {errors_of(result)}"
+            f"{cpu}   {errors_of(result)}"
         )
     print(
         f"  ratio Lotsen-LTI / baseline complete: {ratio(t_med, b_med)}; "
         f"/ baseline login+launch: {ratio(t_med, b_np)}; "
-        f"/ RS256 floor: {t_med / floor_ms:.0f}x ({floor_ms:.2f} ms)"
+        f"/ RS256 floor: {t_med / floor_ms:.0f}x ({floor_ms:.2f} ms); CPU: "
+        f"{ratio(tool.sequential.cpu_ms_per_launch, base.sequential.cpu_ms_per_launch)}"
     )
     print("  per request, median ms      Lotsen-LTI   baseline")
     for attribute, label in zip(
@@ -474,12 +513,12 @@ def report(run: DatabaseRun, floor_ms: float, workers: int) -> None:
         print(f"    {label:24s} {t:10.1f} {b:10.1f}   {ratio(t, b)}")
     t_con, b_con = tool.concurrent, base.concurrent
     print(f"concurrent, {CLIENTS} clients, {workers} workers ({t_con.attempted} launches each):")
-    print("                                  launches/s   p95 ms   errors")
+    print("                                  launches/s   p95 ms   CPU ms/launch   errors")
     for label, result in (("Lotsen-LTI", t_con), ("baseline", b_con)):
         values = [t.tool for t in result.timings]
         print(
             f"  {label:30s} {result.per_second:10.1f} {driver.p95_ms(values):8.1f}"
-            f"   {errors_of(result)}"
+            f"{result.cpu_ms_per_launch:15.1f}   {errors_of(result)}"
         )
     t_p95 = driver.p95_ms([t.tool for t in t_con.timings])
     b_p95 = driver.p95_ms([t.tool for t in b_con.timings])
@@ -516,41 +555,61 @@ def sweep(
     config: PlatformConfig,
     sizes: Sizes,
 ) -> None:
-    """Tool only, SQLite, 8 clients: one row per gunicorn setting."""
-    installation = INSTALLATIONS["sqlite"]
-    with database_url("sqlite", tmp) as url:
-        installation.env = tool_environment(url, installation.public, tmp / "sqlite")
-        (tmp / "sqlite").mkdir(exist_ok=True)
+    """Tool only, on the first database of ``--databases``, 8 clients: one row per gunicorn
+    setting. All settings run at once on ports of their own (an idle server costs nothing) and
+    are measured in alternating rounds, so a change in the machine's load hits each alike."""
+    kind = next(iter(INSTALLATIONS))
+    installation = INSTALLATIONS[kind]
+    with database(kind, tmp) as db:
+        installation.env = tool_environment(db.url, installation.public, tmp / kind)
+        (tmp / kind).mkdir(exist_ok=True)
         set_up_tool(installation, config)
         fields = driver.launch_fields_for(config, installation.client_id, navigator)
         lotse_fields = driver.launch_fields_for(config, installation.client_id, lotse)
-        target = tool_target(installation, [installation.public], "Meine Module")
-        setup = tool_target(installation, [installation.public], "")
-        print(f"\nworker sweep, SQLite, {CLIENTS} clients, {sizes.concurrent} launches each:")
-        print("  setting          launches/s   median ms   p95 ms   errors")
-        first = 0
-        for setting in settings:
+        targets: list[tuple[str, driver.Target]] = []
+        for number, setting in enumerate(settings):
             workers, _, threads = setting.partition("x")
             env = {
                 **installation.env,
                 "GUNICORN_WORKERS": workers,
                 "GUNICORN_THREADS": threads or "1",
             }
-            processes.gunicorn("tool-sweep", "wsgi:app", installation.ports[0], env)
-            if first == 0:
-                check(driver.run(setup, lotse_fields, len(MODULES)), "Module platzieren")
-                check(driver.run(target, fields, NAVIGATORS), "erste Starts")
-                first = NAVIGATORS
-            driver.run(target, fields, 4 * int(workers), CLIENTS, first=first)
-            result = driver.run(target, fields, sizes.concurrent, CLIENTS, first=first)
-            first += sizes.concurrent
-            values = [t.tool for t in result.timings]
+            # The first setting listens on the public address; the others elsewhere, reached
+            # by moving every request of a launch to them.
+            port = installation.ports[0] if number == 0 else free_port()
+            instance = processes.gunicorn(f"tool-sweep-{number}", "wsgi:app", port, env)
             label = f"{workers} sync" if not threads else f"{workers} x {threads} threads"
+            targets.append((label, tool_target(installation, [instance], "Meine Module")))
+        setup = tool_target(installation, [installation.public], "")
+        check(driver.run(setup, lotse_fields, len(MODULES)), "Module platzieren")
+        check(driver.run(targets[0][1], fields, NAVIGATORS), "erste Starts")
+        for _, target in targets:
+            driver.run(target, fields, 4 * CLIENTS, CLIENTS, first=NAVIGATORS)
+        results = {label: driver.RunResult() for label, _ in targets}
+        per_round = max(CLIENTS, sizes.concurrent // sizes.rounds)
+        load_before = os.getloadavg()[0]
+        for _ in range(sizes.rounds):
+            for number, (label, target) in enumerate(targets):
+
+                def cpu(number: int = number) -> float:
+                    return cpu_seconds([processes.pid(f"tool-sweep-{number}"), *db.server_pids])
+
+                results[label].extend(driver.run(target, fields, per_round, CLIENTS, cpu=cpu))
+        print(
+            f"worker sweep, {kind}, {CLIENTS} clients, {per_round * sizes.rounds} launches per "
+            f"setting in {sizes.rounds} rounds (load average {load_before:.2f} -> "
+            f"{os.getloadavg()[0]:.2f}):"
+        )
+        print("  setting          launches/s   median ms   p95 ms   CPU ms/launch   errors")
+        for label, result in results.items():
+            values = [t.tool for t in result.timings]
             print(
                 f"  {label:16s} {result.per_second:10.1f} {driver.median_ms(values):11.1f}"
-                f" {driver.p95_ms(values):8.1f}   {errors_of(result)}"
+                f" {driver.p95_ms(values):8.1f} {result.cpu_ms_per_launch:15.1f}"
+                f"   {errors_of(result)}"
             )
-            processes.stop("tool-sweep")
+        for number in range(len(targets)):
+            processes.stop(f"tool-sweep-{number}")
 
 
 # --- main ---

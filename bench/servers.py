@@ -21,6 +21,36 @@ GUNICORN_CONF = PROJECT_ROOT / "config" / "gunicorn.conf.py"
 READY_SECONDS = 60
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(roots: list[int]) -> float:
+    """User and system CPU seconds of the processes ``roots`` and all their descendants,
+    including children they have reaped (``/proc/PID/stat``). Counts the servers' own work,
+    whatever else the machine runs, where wall-clock figures suffer from a shared machine."""
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2 :].split()
+        # fields[1] is ppid; utime, stime, cutime, cstime are fields 11-14 after the name.
+        ticks = sum(int(v) for v in fields[11:15])
+        stats[int(entry.name)] = (int(fields[1]), ticks / CLOCK_TICKS)
+    wanted = set(roots)
+    changed = True
+    while changed:
+        changed = False
+        for pid, (ppid, _) in stats.items():
+            if ppid in wanted and pid not in wanted:
+                wanted.add(pid)
+                changed = True
+    return sum(stats[pid][1] for pid in wanted if pid in stats)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -113,6 +143,9 @@ class Processes:
         command = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), app]
         return self.start(name, command, port, overrides)
 
+    def pid(self, name: str) -> int:
+        return self.running[name].pid
+
     def stop(self, name: str) -> None:
         process = self.running.pop(name, None)
         if process is None or process.poll() is not None:
@@ -138,3 +171,9 @@ class Processes:
         tb: TracebackType | None,
     ) -> None:
         self.stop_all()
+        if exc_type is not None:
+            # The temporary directory goes with the run: show what the servers said.
+            for log in sorted(self.log_dir.glob("*.log")):
+                tail = _tail(log, 15)
+                if tail:
+                    print(f"--- {log.name} (Ende)\n{tail}", file=sys.stderr)
