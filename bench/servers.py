@@ -6,6 +6,7 @@ stopped by :class:`Processes` when the benchmark ends, also on an error or Ctrl-
 
 from __future__ import annotations
 
+import http.client
 import os
 import runpy
 import signal
@@ -70,16 +71,29 @@ def gunicorn_settings(env: dict[str, str] | None = None) -> dict[str, object]:
     return {k: v for k, v in values.items() if not k.startswith("_") and not callable(v)}
 
 
-def wait_until_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+def wait_until_ready(
+    port: int, process: subprocess.Popen[bytes], log: Path, probe: str | None
+) -> None:
+    """Until the port takes connections and, with ``probe``, a GET of it gets any HTTP answer:
+    gunicorn listens before its workers have loaded the app, and on a busy machine a first
+    request could otherwise wait for a worker longer than the driver's timeout."""
     deadline = time.monotonic() + READY_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"Prozess beendet ({process.returncode}); Log: {log}\n" + _tail(log))
-        with socket.socket() as sock:
-            sock.settimeout(0.2)
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
+        try:
+            if probe is None:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=READY_SECONDS)
+            try:
+                connection.request("GET", probe)
+                connection.getresponse().read()
                 return
-        time.sleep(0.05)
+            finally:
+                connection.close()
+        except OSError:
+            time.sleep(0.1)
     raise RuntimeError(f"Port {port} nach {READY_SECONDS} s nicht bereit; Log: {log}")
 
 
@@ -116,7 +130,12 @@ class Processes:
         self.running: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(
-        self, name: str, command: list[str], port: int, env: dict[str, str] | None = None
+        self,
+        name: str,
+        command: list[str],
+        port: int,
+        env: dict[str, str] | None = None,
+        probe: str | None = "/",
     ) -> str:
         """Start ``command`` and wait until it listens on ``port``; returns its base URL."""
         log = self.log_dir / f"{name}.log"
@@ -130,7 +149,7 @@ class Processes:
                 stdin=subprocess.DEVNULL,
             )
         self.running[name] = process
-        wait_until_listening(port, process, log)
+        wait_until_ready(port, process, log, probe)
         return f"http://127.0.0.1:{port}"
 
     def gunicorn(
@@ -174,6 +193,12 @@ class Processes:
         if exc_type is not None:
             # The temporary directory goes with the run: show what the servers said.
             for log in sorted(self.log_dir.glob("*.log")):
-                tail = _tail(log, 15)
-                if tail:
-                    print(f"--- {log.name} (Ende)\n{tail}", file=sys.stderr)
+                lines = log.read_text(errors="replace").splitlines()
+                trouble = [
+                    line
+                    for line in lines
+                    if any(word in line for word in ("Error", "Traceback", "TIMEOUT", "CRITICAL"))
+                ]
+                shown = "\n".join(trouble[:10] + lines[-8:])
+                if shown:
+                    print(f"--- {log.name}\n{shown}", file=sys.stderr)
