@@ -145,6 +145,7 @@ class DatabaseRun:
     tool: Figures
     baseline: Figures
     statements: dict[str, dict[str, int]]
+    baseline_split_causes: Counter[str]
     load_before: float
     load_after: float
 
@@ -435,8 +436,15 @@ def bench_database(
         ]
         split_target = tool_target(installation, instances, "Meine Module")
         tool_split = driver.run(split_target, tool_fields, sizes.split, 1, driver.split, first=1)
+        logs_before = processes.log_sizes()
         baseline_split_run = driver.run(
             baseline_split, baseline_fields, sizes.split, 1, driver.split, first=1
+        )
+        # What pylti1p3 raised (the baseline has no error pages of its own).
+        causes = Counter(
+            line.split("Exception: ", 1)[1].strip()
+            for line in processes.new_log_lines(logs_before, "baseline-")
+            if line.startswith(("pylti1p3.exception", "pylti1p3.")) and "Exception: " in line
         )
         for i in range(SPLIT_WORKERS):
             processes.stop(f"tool-{kind}-{i}")
@@ -448,6 +456,7 @@ def bench_database(
         tool=Figures(sequential[0], concurrent[0], tool_split),
         baseline=Figures(sequential[1], concurrent[1], baseline_split_run),
         statements=statements,
+        baseline_split_causes=causes,
         load_before=load_before,
         load_after=os.getloadavg()[0],
     )
@@ -536,6 +545,9 @@ def report(run: DatabaseRun, floor_ms: float, workers: int) -> None:
             f"  {label:30s} errors {len(result.errors)} of {result.attempted}"
             + (f"  ({Counter(result.errors).most_common(1)[0][0]})" if result.errors else "")
         )
+    if run.baseline_split_causes:
+        causes = ", ".join(f"{n}x {text!r}" for text, n in run.baseline_split_causes.most_common())
+        print(f"  baseline's pylti1p3 exceptions: {causes}")
     print("SQL statements (commits) per request, in-process create_app():")
     print("  " + " " * 22 + "".join(f"{k:>13s}" for k in (*REQUEST_KINDS, "launch total")))
     for label, counts in run.statements.items():
@@ -683,7 +695,7 @@ def main() -> None:
             f"Launch benchmark {date.today().isoformat()}: {platform_module.system()} "
             f"{platform_module.machine()}, {os.cpu_count()} cores, Python "
             f"{platform_module.python_version()}; gunicorn with config/gunicorn.conf.py: "
-            f"{settings['workers']} workers x {settings['threads']} threads; "
+            f"{settings['workers']} workers, {settings['threads']} thread(s) each; "
             f"{sizes.rounds} alternating rounds"
         )
         print(

@@ -162,6 +162,19 @@ class Processes:
         command = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), app]
         return self.start(name, command, port, overrides)
 
+    def log_sizes(self) -> dict[str, int]:
+        """Current size of every log, to read what was written after (``new_log_lines``)."""
+        return {log.name: log.stat().st_size for log in self.log_dir.glob("*.log")}
+
+    def new_log_lines(self, since: dict[str, int], prefix: str) -> list[str]:
+        """Lines that the logs of processes named ``prefix…`` got after ``since``."""
+        lines: list[str] = []
+        for log in sorted(self.log_dir.glob(f"{prefix}*.log")):
+            with log.open("rb") as file:
+                file.seek(since.get(log.name, 0))
+                lines += file.read().decode(errors="replace").splitlines()
+        return lines
+
     def pid(self, name: str) -> int:
         return self.running[name].pid
 
