@@ -144,7 +144,7 @@ class DatabaseRun:
     name: str
     tool: Figures
     baseline: Figures
-    statements: dict[str, dict[str, int]]
+    statements: Counts
     baseline_split_causes: Counter[str]
     load_before: float
     load_after: float
@@ -266,10 +266,13 @@ def database(kind: str, tmp: Path) -> Iterator[Database]:
 
 REQUEST_KINDS = ("login POST", "login GET", "launch POST", "first page")
 
+Counts = dict[str, dict[str, dict[str, int]]]
+"""Launch label -> request kind -> ``{"statements": n, "commits": n}``."""
+
 
 def count_statements(
     installation: ToolInstallation, fields: Callable[[int], dict[str, str]], target: driver.Target
-) -> dict[str, dict[str, int]]:
+) -> Counts:
     """Run launches in this process against the tool's ``create_app()`` and count the SQL
     statements and commits of each request to the tool: a returning Navigator and a new one."""
     from sqlalchemy import event
@@ -300,7 +303,7 @@ def count_statements(
     try:
         netloc = target.public.split("//", 1)[1]
         transport = CountingTransport(netloc, app, counter)
-        results: dict[str, dict[str, int]] = {}
+        results: Counts = {}
         for label, n in (("warm-up", 0), ("returning Navigator", 1), ("new Navigator", None)):
             transport.log.clear()
             login_fields = fields(n) if n is not None else new_navigator_fields(fields)

@@ -65,6 +65,7 @@ class PlatformKey:
 
     def jwks(self) -> dict[str, Any]:
         public = serialization.load_pem_public_key(self.public_pem.encode())
+        assert isinstance(public, rsa.RSAPublicKey)
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(public))
         jwk.update(kid=self.kid, alg="RS256", use="sig")
         return {"keys": [jwk]}
