@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform as platform_module
+import runpy
 import secrets
 import statistics
 import sys
@@ -273,17 +274,18 @@ Counts = dict[str, dict[str, dict[str, int]]]
 def count_statements(
     installation: ToolInstallation, fields: Callable[[int], dict[str, str]], target: driver.Target
 ) -> Counts:
-    """Run launches in this process against the tool's ``create_app()`` and count the SQL
-    statements and commits of each request to the tool: a returning Navigator and a new one."""
+    """Run launches in this process against the tool's app (``wsgi.py``, i.e. ``create_app()``
+    with the production settings) and count the SQL statements and commits of each request to
+    the tool: a warm-up, then a returning Navigator and a new one."""
     from sqlalchemy import event
 
     saved = dict(os.environ)
     os.environ.update(installation.env)
     try:
-        from lti_tool import create_app
+        # The app exactly as gunicorn loads it: wsgi.py, run afresh for each database.
+        app = runpy.run_path(str(PROJECT_ROOT / "wsgi.py"))["app"]
         from lti_tool.extensions import db
 
-        app = create_app()
         with app.app_context():
             engine = db.engine
     finally:
@@ -551,7 +553,7 @@ def report(run: DatabaseRun, floor_ms: float, workers: int) -> None:
     if run.baseline_split_causes:
         causes = ", ".join(f"{n}x {text!r}" for text, n in run.baseline_split_causes.most_common())
         print(f"  baseline's pylti1p3 exceptions: {causes}")
-    print("SQL statements (commits) per request, in-process create_app():")
+    print("SQL statements (commits) per request, in-process (the app of wsgi.py):")
     print("  " + " " * 22 + "".join(f"{k:>13s}" for k in (*REQUEST_KINDS, "launch total")))
     for label, counts in run.statements.items():
         cells = [f"{c['statements']:>8d} ({c['commits']})" for c in counts.values()]
