@@ -41,6 +41,7 @@ import os
 import platform as platform_module
 import runpy
 import secrets
+import signal
 import statistics
 import sys
 import tempfile
@@ -513,7 +514,8 @@ def report(run: DatabaseRun, floor_ms: float, workers: int) -> None:
             f"{cpu}   {errors_of(result)}"
         )
     print(
-        f"  ratio Lotsen-LTI / baseline complete: {ratio(t_med, b_med)}; "
+        f"  ratio Lotsen-LTI / baseline complete: {ratio(t_med, b_med)} "
+        f"(p95 {ratio(driver.p95_ms(t_seq), driver.p95_ms(b_seq))}); "
         f"/ baseline login+launch: {ratio(t_med, b_np)}; "
         f"/ RS256 floor: {t_med / floor_ms:.0f}x ({floor_ms:.2f} ms); CPU: "
         f"{ratio(tool.sequential.cpu_ms_per_launch, base.sequential.cpu_ms_per_launch)}"
@@ -644,6 +646,9 @@ def main() -> None:
         parser.error("--databases: sqlite und/oder postgresql")
     sizes = sizes_from(args)
     workers = int(gunicorn_settings()["workers"])  # type: ignore[call-overload]
+    # SIGTERM (e.g. from `timeout`) must stop the servers too: turn it into SystemExit, which
+    # unwinds through Processes and the database cluster like an error does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     with (
         tempfile.TemporaryDirectory(prefix="launch-bench-") as tmp_name,
