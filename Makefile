@@ -47,8 +47,12 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# Gradebook delivery, then complete launches under gunicorn on SQLite and PostgreSQL against the
+# pylti1p3 baseline (bench/launch_bench.py --quick for a short run).
 bench: install
+	$(BIN)/python -m tests.support.pgcluster ensure
 	$(BIN)/python bench/ags_bench.py
+	$(BIN)/python bench/launch_bench.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -1,0 +1,1 @@
+"""Benchmarks: ``make bench`` runs the gradebook and the launch benchmark."""
