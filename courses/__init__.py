@@ -29,3 +29,6 @@ def init_app(app: Flask) -> None:
     municipalities.init_app(app)
     lotse_views.init_app(app)
     lotse_cli.init_app(app)
+    from .web.legal import init_app as init_legal_pages  # Impressum, Datenschutz, Barrierefreiheit
+
+    init_legal_pages(app)

@@ -8,7 +8,7 @@ import logging
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Flask, abort, redirect, render_template, url_for
+from flask import Blueprint, Flask, abort, current_app, redirect, render_template, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -18,6 +18,7 @@ from lti_tool.sessions import TOKEN_FIELD, current_launch, issue_token, launch_r
 from lti_tool.vocab import ToolRole
 
 from .gradebook import GradebookOutbox, OutboxState, requeue
+from .lotse_views import lurl
 from .models import CatalogModule, CourseModule
 from .views import known_id
 
@@ -58,6 +59,9 @@ def notenbuch() -> str:
         counts=counts,
         token=issue_token(launch),
         token_field=TOKEN_FIELD,
+        # The Lotse navigation (lotse/base.html) of the Lotse's other pages.
+        lurl=lurl,
+        has_endpoint=lambda endpoint: endpoint in current_app.view_functions,
     )
 
 

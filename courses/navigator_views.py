@@ -85,6 +85,7 @@ from .submissions import (
     MAX_TEXT_LENGTH,
     Submission,
     SubmissionState,
+    chosen_files,
     file_path,
     format_size,
     max_upload_bytes,
@@ -282,6 +283,7 @@ def _render_unit(
             review=review_of(submission) if submission is not None else None,
             text=submission.text if submission is not None else "",
             problems=[],
+            invalid=set(),
             limits={
                 "files": max_upload_files(),
                 "size": format_size(max_upload_bytes()),
@@ -411,6 +413,7 @@ def save_assignment(slug: str, unit: str) -> ResponseReturnValue:
             version,
             status=422,
             text=text,
+            invalid={"text"},
             problems=[
                 _(
                     "Ihr Text ist zu lang (höchstens %(max)d Zeichen). Er wurde nicht gespeichert; "
@@ -440,6 +443,10 @@ def save_assignment(slug: str, unit: str) -> ResponseReturnValue:
             version,
             status=422,
             text=text,
+            # A refused upload concerns the file field; "nothing to submit" concerns both.
+            invalid={"dateien"}
+            if chosen_files(request.files.getlist("dateien"))
+            else {"text", "dateien"},
             problems=[*outcome.problems, *_saved_anyway(outcome, submit)],
         )
     hinweis = "eingereicht" if outcome.submitted else "entwurf"
