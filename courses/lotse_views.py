@@ -626,6 +626,7 @@ def grading_queue() -> ResponseReturnValue:
     )
     return render_template(
         "lotse/bewertung_liste.html",
+        saved=request.args.get("hinweis") == "gespeichert",
         entries=entries,
         state=state,
         states=grading.QUEUE_STATE_LABELS,
@@ -715,7 +716,7 @@ def save_grade(submission_pk: int) -> ResponseReturnValue:
         db.session.rollback()
         abort(409)
     db.session.commit()
-    return redirect(lurl("lotse.grading_queue"), code=303)
+    return redirect(lurl("lotse.grading_queue", hinweis="gespeichert"), code=303)
 
 
 @bp.get("/lotse/bewertung/<int:submission_pk>/dateien/<int:file_pk>")

@@ -346,7 +346,14 @@ def correct_answers() -> dict[str, list[str]]:
     pages never reveal them before an attempt)."""
     path = PROJECT_ROOT / "courses" / "catalog" / MODULE / QUIZ_FILE
     quiz = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return {q["id"]: [o["id"] for o in q["options"] if o.get("correct")] for q in quiz["questions"]}
+    return {
+        q["id"]: (
+            ["true" if q["answer"] else "false"]  # truefalse: options "true" and "false"
+            if q["type"] == "truefalse"
+            else [o["id"] for o in q["options"] if o.get("correct")]
+        )
+        for q in quiz["questions"]
+    }
 
 
 def _submit_assignment(
