@@ -15,7 +15,6 @@ with the reason; in CI (``CI=true``) they fail instead, so a missing install ste
 from __future__ import annotations
 
 import html
-import json
 import os
 import re
 import shutil
@@ -57,13 +56,13 @@ CHROMIUM_FLAGS = [
 #: The WCAG 2.1 A and AA rules of axe-core (BITV 2.0 / EN 301 549 refer to WCAG 2.1 AA).
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
-# The demo course's people (lti_tool/demo_lms/course.py): the key names a person there.
-LOTSE = "frank"
-NAVIGATOR = "anna"  # the keyboard journey's Navigator
-GRADED_BY_KEYBOARD = "jonas"  # submits the assignment the Lotse grades by keyboard
-WITH_FILE = "petra"  # submitted with a PNG: the grading form with an image preview
-DRAFTING = "lena"  # a draft with a file, and a quiz attempt
-UNASSIGNED = "tom"  # launched only while the course has no module
+# The demo course's people, by the names its course page shows (the demo LMS's course.py).
+LOTSE = "Frank Demo-Lotse"
+NAVIGATOR = "Anna Demo-Beispiel"  # the keyboard journey's Navigator
+GRADED_BY_KEYBOARD = "Jonas Demo-Muster"  # submits the assignment the Lotse grades by keyboard
+WITH_FILE = "Petra Demo-Probe"  # submitted with a PNG: the grading form with an image preview
+DRAFTING = "Lena Demo-Erzgebirge"  # a draft with a file, and a quiz attempt
+UNASSIGNED = "Tom Demo-Fallbeispiel"  # launched only while the course has no module
 
 MODULE = "b1-rechtsrahmen"
 READING = "ozg-entwicklung"
@@ -305,22 +304,24 @@ class Site:
         return self.url(f"/module/{MODULE}/einheit/{unit}", who)
 
 
-def person_sub(key: str) -> str:
-    from lti_tool.demo_lms.course import PEOPLE
-
-    return next(p.sub for p in PEOPLE if p.key == key)
-
-
 def launch(page: Page, site: Site, who: str, link_title: str | None = None) -> str:
-    """Start the tool from the demo LMS's course page as ``who`` (the first link, or the one
-    titled ``link_title``); returns the launch token of the landing page."""
+    """Start the tool from the demo LMS's course page as ``who`` (on the first link, or the one
+    titled ``link_title``), as a person clicks it; returns the landing page's launch token."""
     page.goto(f"{site.demo}/")
-    links = page.locator(f'a[data-launch][data-user="{person_sub(who)}"]')
+    scope = page.locator("article")
     if link_title is not None:
-        links = page.locator(f"article:has(h3:text-is('{link_title}'))").locator(links)
-    links.first.click()
+        scope = scope.filter(has=page.get_by_role("heading", name=link_title, exact=True))
+    scope.get_by_role("link", name=re.compile(f"^Als {who} starten")).first.click()
     page.wait_for_url(re.compile(r"[?&]lt="))
     return token_of(page.url)
+
+
+def link_id(page: Page, url: str, row_text: str, link: str) -> int:
+    """The number at the end of the link ``link`` in the table row containing ``row_text``."""
+    page.goto(url)
+    row = page.locator("tr", has_text=row_text)
+    href = row.get_by_role("link", name=re.compile(f"^{link}")).get_attribute("href") or ""
+    return int(urlsplit(href).path.rsplit("/", 1)[1])
 
 
 def token_of(url: str) -> str:
@@ -399,7 +400,7 @@ def _build(site: Site, page: Page, shots: Path) -> None:
 
     # Phase 2: Deep Linking from the demo LMS places the module with a gradebook column.
     page.goto(f"{site.demo}/")
-    page.locator(f'a[data-deep-linking][data-user="{person_sub(LOTSE)}"]').click()
+    page.locator("p", has_text=f"als {LOTSE}").get_by_role("link", name="Inhalte auswählen").click()
     page.wait_for_url(re.compile(r"/lotse/auswahl\?"))
     site.tokens["picker"] = token_of(page.url)
     page.locator(f"#modul-{MODULE}").check()
@@ -422,21 +423,13 @@ def _build(site: Site, page: Page, shots: Path) -> None:
     assert answered.status_code == 201, answered.text
     site.ids["attempt"] = answered.json()["id"]
 
-    with site.app.app_context():
-        from sqlalchemy import select
-
-        from courses.models import CourseModule
-        from courses.submissions import Submission
-        from lti_tool.models import LtiUser
-
-        site.ids["course-module"] = db.session.scalars(select(CourseModule.id)).one()
-        for who in (GRADED_BY_KEYBOARD, WITH_FILE):
-            site.ids[f"submission-{who}"] = db.session.scalars(
-                select(Submission.id)
-                .join(LtiUser, LtiUser.id == Submission.user_pk)
-                .where(LtiUser.sub == person_sub(who))
-            ).one()
-        db.session.remove()
+    site.ids["course-module"] = link_id(
+        page, site.url("/lotse/module", LOTSE), module_title, "Bearbeiten"
+    )
+    for who in (GRADED_BY_KEYBOARD, WITH_FILE):
+        site.ids[f"submission-{who}"] = link_id(
+            page, site.url("/lotse/bewertung", LOTSE), who, "Öffnen"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -482,13 +475,12 @@ def site(context: BrowserContext, tmp_path_factory: pytest.TempPathFactory) -> I
         server.shutdown()
         thread.join()
         server.server_close()
-        from lti_tool.demo_lms import store
+        try:  # the demo LMS's own database (its package is moving to demo_lms/)
+            from demo_lms import store  # type: ignore[import-not-found]
+        except ImportError:
+            from lti_tool.demo_lms import store
 
         store.dispose(app)
         with app.app_context():
             db.engine.dispose()
         shutil.rmtree(tmp / "uploads", ignore_errors=True)
-
-
-def dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=1)
