@@ -4,6 +4,7 @@ opened on its own and inside an LMS-like iframe."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -115,6 +116,10 @@ def test_page_has_no_axe_violations(site: Site, page: Page, name: str, where: st
     else:
         frame = embed(page, visit.url, visit.post)
     assert frame.locator("h1").count() == 1, f"{name}: genau eine Hauptüberschrift erwartet"
+    title = frame.title()
+    assert re.fullmatch(r"\S.* – Lotsen-LTI", title), f"{name}: Titel {title!r}"
+    if "(Fehler)" in name or "mit Fehlern" in name:
+        assert title.startswith("Fehler: "), title
     result = run_axe(frame)
     assert not result.violations, result.summary()
 
