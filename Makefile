@@ -1,6 +1,7 @@
 # Lotsen-LTI. Two commands do everything on a fresh Debian machine with Python 3.11+:
 #   make run   – install, migrate, import the catalogue, start the tool with the demo LMS
-#   make test  – install, start a throwaway PostgreSQL, run every test on SQLite and PostgreSQL
+#   make test  – install, start a throwaway PostgreSQL, run every test on SQLite and PostgreSQL,
+#                and the browser tests in Debian's Chromium with axe-core (tests/browser)
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,7 +10,7 @@ PORT ?= 5000
 HOST ?= 127.0.0.1
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test install lint bench clean
+.PHONY: run test install browser-deps lint bench clean
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -25,6 +26,23 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
+# The browser tests (tests/browser) drive Debian's chromium through Playwright (its own browser
+# download is not reachable here) and inject axe-core from the npm package. As root both are
+# installed when missing; otherwise a warning, and the tests say what is missing (in CI they fail).
+CHROMIUM ?= /usr/bin/chromium
+
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; } || true
+	@if command -v npm >/dev/null; then \
+		npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "WARNUNG: npm fehlt (nicht root?): axe-core für die Browser-Tests fehlt."; fi
+
+browser-deps: node_modules/.installed
+	@[ -x $(CHROMIUM) ] || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		echo "WARNUNG: $(CHROMIUM) fehlt und kann nicht installiert werden (nicht root?)."
+
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) lti keys ensure
@@ -37,7 +55,7 @@ run: install
 	@echo
 	PUBLIC_BASE_URL=http://$(HOST):$(PORT) $(FLASK) run --host $(HOST) --port $(PORT) --no-reload
 
-test: install
+test: install browser-deps
 	$(BIN)/lint-imports
 	$(BIN)/python -m tests.support.pgcluster ensure
 	$(BIN)/pytest -q
@@ -55,4 +73,4 @@ bench: install
 	$(BIN)/python bench/launch_bench.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+	rm -rf $(VENV) node_modules instance .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -30,6 +30,23 @@ def _int(name: str, default: int) -> int:
     return default if value in (None, "") else int(value)
 
 
+#: The operator's details the legal pages show (see BaseSettings).
+LEGAL_SETTINGS = (
+    "OPERATOR_NAME",
+    "OPERATOR_ADDRESS",
+    "OPERATOR_REPRESENTATIVE",
+    "OPERATOR_EMAIL",
+    "OPERATOR_PHONE",
+    "DPO_CONTACT",
+    "ACCESSIBILITY_CONTACT",
+    "ACCESSIBILITY_ENFORCEMENT",
+    "ACCESSIBILITY_STATEMENT_DATE",
+    "PRIVACY_RETENTION",
+)
+#: What the legal pages show for a detail that is not configured yet.
+LEGAL_PLACEHOLDER = "[bitte ausfüllen]"
+
+
 class BaseSettings:
     """Values shared by every environment; each can be overridden by an environment variable."""
 
@@ -80,6 +97,29 @@ class BaseSettings:
     #: Modules placed into a course that has none yet when it is first launched (demo only).
     DEFAULT_COURSE_MODULES: tuple[str, ...] = ()
 
+    # The operator's details for Impressum, Datenschutzerklärung and Erklärung zur
+    # Barrierefreiheit (courses/web/legal.py). Each is read from the environment variable of the
+    # same name; unset, the pages show what must be filled in (LEGAL_PLACEHOLDER).
+    #: Who runs this installation (the controller, Art. 4 Nr. 7 DSGVO), e.g. the HSF Meißen.
+    OPERATOR_NAME: str | None = None
+    #: Postal address, lines separated by "\n" or ";".
+    OPERATOR_ADDRESS: str | None = None
+    #: Who represents the operator (Impressum: "vertreten durch").
+    OPERATOR_REPRESENTATIVE: str | None = None
+    OPERATOR_EMAIL: str | None = None
+    OPERATOR_PHONE: str | None = None
+    #: The data protection officer (Art. 37 DSGVO): name or office, e-mail, address.
+    DPO_CONTACT: str | None = None
+    #: E-mail address of the feedback mechanism on barriers (BITV 2.0 § 12b Abs. 2 Nr. 2 analog).
+    ACCESSIBILITY_CONTACT: str | None = None
+    #: The enforcement procedure (Durchsetzungsverfahren) of the operator's Land: the office and
+    #: how to reach it.
+    ACCESSIBILITY_ENFORCEMENT: str | None = None
+    #: Date the accessibility statement was made or last reviewed (TT.MM.JJJJ).
+    ACCESSIBILITY_STATEMENT_DATE: str | None = None
+    #: How long the tool keeps launches, progress and submissions, in words.
+    PRIVACY_RETENTION: str | None = None
+
     @classmethod
     def from_environment(cls) -> dict[str, Any]:
         """Return this class's values with the environment's overrides applied."""
@@ -97,6 +137,9 @@ class BaseSettings:
             values["DEMO_LMS_DATABASE"] = env["DEMO_LMS_DATABASE"]
         values["PROXY_FIX"] = _flag("PROXY_FIX", values["PROXY_FIX"])
         values["DEMO_LMS"] = _flag("DEMO_LMS", values["DEMO_LMS"])
+        for key in LEGAL_SETTINGS:
+            if env.get(key, "").strip():
+                values[key] = env[key].strip()
         for key in (
             "LAUNCH_TOKEN_MAX_AGE",
             "LAUNCH_MAX_AGE",

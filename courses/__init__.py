@@ -10,7 +10,7 @@ from courses.gradebook.worker import start_background_worker
 from courses.services.errors import DomainError
 from courses.services.municipalities import DEFAULT_LIST_PATH
 from courses.services.submissions import request_size_limit
-from courses.web import gradebook, home, lotse, municipality, navigator, navigator_api
+from courses.web import gradebook, home, legal, lotse, municipality, navigator, navigator_api
 from courses.web.helpers import domain_error_response, template_helpers
 
 __all__ = ["BLUEPRINTS", "init_app", "models"]
@@ -42,6 +42,8 @@ def init_app(app: Flask) -> None:
 
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    # Impressum, Datenschutz, Barrierefreiheit (with its production check of the settings).
+    legal.init_app(app)
     app.context_processor(template_helpers)
     app.register_error_handler(DomainError, domain_error_response)
 

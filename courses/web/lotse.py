@@ -545,6 +545,7 @@ def grading_queue() -> ResponseReturnValue:
     )
     return render_template(
         "lotse/bewertung_liste.html",
+        saved=request.args.get("hinweis") == "gespeichert",
         entries=entries,
         state=state,
         states=grading.QUEUE_STATE_LABELS,
@@ -631,7 +632,7 @@ def save_grade(submission_pk: int) -> ResponseReturnValue:
         db.session.rollback()
         return _render_grading(submission, errors=invalid.errors, status=422)
     db.session.commit()
-    return redirect(tool_url("lotse.grading_queue"), code=303)
+    return redirect(tool_url("lotse.grading_queue", hinweis="gespeichert"), code=303)
 
 
 @bp.get("/lotse/bewertung/<int:submission_pk>/dateien/<int:file_pk>")

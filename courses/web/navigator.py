@@ -65,6 +65,7 @@ from courses.services.submissions import (
     ACCEPT_ATTRIBUTE,
     ALLOWED_LABEL,
     MAX_TEXT_LENGTH,
+    chosen_files,
     file_path,
     format_size,
     max_upload_bytes,
@@ -299,6 +300,7 @@ def _render_unit(
             review=review_of(submission) if submission is not None else None,
             text=submission.text if submission is not None else "",
             problems=[],
+            invalid=set(),
             limits={
                 "files": max_upload_files(),
                 "size": format_size(max_upload_bytes()),
@@ -444,7 +446,7 @@ def save_assignment(
             "bitte kürzen Sie ihn.",
             max=MAX_TEXT_LENGTH,
         )
-        return _render_unit(*page, status=422, text=text, problems=[too_long])
+        return _render_unit(*page, status=422, text=text, invalid={"text"}, problems=[too_long])
     try:
         outcome = save_submission(
             user_pk=launch.user_pk,
@@ -460,7 +462,11 @@ def save_assignment(
     _commit_or_remove(outcome.new_paths)
     if outcome.problems:
         problems = [*outcome.problems, *_saved_anyway(outcome, submit)]
-        return _render_unit(*page, status=422, text=text, problems=problems)
+        # A refused upload concerns the file field; "nothing to submit" concerns both.
+        invalid = (
+            {"dateien"} if chosen_files(request.files.getlist("dateien")) else {"text", "dateien"}
+        )
+        return _render_unit(*page, status=422, text=text, invalid=invalid, problems=problems)
     notice = "eingereicht" if outcome.submitted else "entwurf"
     return _back_to_unit(placed, catalog_unit, notice)
 
