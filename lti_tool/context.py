@@ -144,6 +144,8 @@ class LaunchContext:
     deep_linking: DeepLinkingRequest | None = None
     services: Services = Services()
     return_url: str | None = None
+    locale: str | None = None
+    """The user's language as the platform sent it (BCP 47), e.g. ``en-GB``."""
     platform_name: str = ""
     product_family: str | None = None
     platform_origins: tuple[str, ...] = ()
@@ -205,6 +207,7 @@ class LaunchContext:
                 nrps_url=context.nrps_url if context is not None else None,
             ),
             return_url=launch.return_url,
+            locale=launch.locale,
             platform_name=launch.registration.name,
             platform_origins=_origins(
                 launch.registration.issuer, launch.registration.auth_login_url

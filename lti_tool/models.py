@@ -214,6 +214,8 @@ class Launch(db.Model):  # type: ignore[name-defined]
     deep_linking_settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     ags: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     return_url: Mapped[str | None] = mapped_column(String(1024))
+    locale: Mapped[str | None] = mapped_column(String(35))
+    """The user's language as the platform sent it (``launch_presentation.locale``, BCP 47)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -43,6 +43,13 @@ def _clean(value: Any, *, shorten: bool = True) -> str | None:
     return value
 
 
+def _locale(value: Any) -> str | None:
+    """A BCP 47 tag as the platform sent it (``de-DE``, ``en``), or None if it is not one."""
+    if not isinstance(value, str) or not 2 <= len(value) <= 35:
+        return None
+    return value if all(part.isalnum() for part in value.replace("_", "-").split("-")) else None
+
+
 def _url(value: Any) -> str | None:
     """A URL claim as stored: only a string that fits the column (else PostgreSQL fails)."""
     return value if isinstance(value, str) and 0 < len(value) <= URL_LENGTH else None
@@ -171,6 +178,7 @@ def record_launch(registration: Registration, body: dict[str, Any]) -> Launch:
         deep_linking_settings=settings if isinstance(settings, dict) else None,
         ags=ags if isinstance(ags, dict) else None,
         return_url=_url(presentation.get("return_url")) if isinstance(presentation, dict) else None,
+        locale=_locale(presentation.get("locale")) if isinstance(presentation, dict) else None,
         created_at=now,
         expires_at=now + timedelta(seconds=current_app.config["LAUNCH_MAX_AGE"]),
     )
