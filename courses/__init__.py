@@ -9,6 +9,7 @@ from courses import cli, models
 from courses.gradebook.worker import start_background_worker
 from courses.services.errors import DomainError
 from courses.services.municipalities import DEFAULT_LIST_PATH
+from courses.services.roster import refresh_requested
 from courses.services.submissions import request_size_limit
 from courses.web import gradebook, home, legal, lotse, municipality, navigator, navigator_api
 from courses.web.helpers import domain_error_response, template_helpers
@@ -50,4 +51,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(cli.courses)
     app.cli.add_command(cli.gradebook)
     if app.config.get("GRADEBOOK_BACKGROUND_WORKER", False):
-        start_background_worker(app)
+        start_background_worker(app, idle=refresh_requested)

@@ -39,7 +39,7 @@ from courses.authoring.catalog_files import DEFAULT_CATALOG_PATH, load_catalog
 from courses.authoring.importer import CatalogInvalid, import_catalog
 from courses.gradebook import outbox
 from courses.gradebook.worker import new_worker_id, run_worker
-from courses.services import roles
+from courses.services import roles, roster
 from courses.services.municipalities import MunicipalityListError, official_list
 from courses.services.progress import resync_course
 from lti_tool.extensions import db
@@ -262,7 +262,7 @@ def worker_command(lease: float | None, http_timeout: float | None, **options: A
     signal.signal(signal.SIGTERM, _stop)
     worker_id = new_worker_id()
     # once, drain, batch, max_seconds, poll_seconds: run_worker's own options.
-    stats = run_worker(worker=worker_id, stop=stop, **options)
+    stats = run_worker(worker=worker_id, stop=stop, idle=roster.refresh_requested, **options)
     outcomes = ", ".join(f"{k}={v}" for k, v in sorted(stats.outcomes.items())) or "nichts zu tun"
     click.echo(f"Worker {worker_id}: {outcomes}")
 

@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -398,12 +399,14 @@ def run_worker(
     max_seconds: float | None = None,
     poll_seconds: float | None = None,
     stop: threading.Event | None = None,
+    idle: Callable[[], object] | None = None,
 ) -> WorkerStats:
     """Deliver the outbox until stopped.
 
     ``once``: exit when nothing is due now. ``drain``: exit when nothing is pending any more
     (waiting for retries and leases). ``max_seconds``: exit after that long. ``stop``: an event
-    that ends the loop after the current row."""
+    that ends the loop after the current row. ``idle``: other background work of the caller
+    (the domain's roster refreshes), run whenever no score is due; a failure is logged."""
     worker = worker or new_worker_id()
     stats = WorkerStats()
     poll = float(poll_seconds if poll_seconds is not None else setting("GRADEBOOK_POLL_SECONDS"))
@@ -414,6 +417,12 @@ def run_worker(
         claimed = deliver_batch(worker, batch, stats)
         if claimed:
             continue
+        if idle is not None:
+            try:
+                idle()
+            except Exception:  # the scores must keep flowing whatever the other work does
+                db.session.rollback()
+                log.exception("worker idle work failed: %s", worker)
         if once:
             break
         wait = poll
@@ -431,7 +440,7 @@ def run_worker(
     return stats
 
 
-def start_background_worker(app: Flask) -> None:
+def start_background_worker(app: Flask, idle: Callable[[], object] | None = None) -> None:
     """``make run``: a daemon thread delivers. Started by the first request, so the Flask
     reloader's watcher process (which serves none) never starts one, and the CLI never does."""
     lock = threading.Lock()
@@ -448,7 +457,7 @@ def start_background_worker(app: Flask) -> None:
                 while not stop.is_set():
                     try:
                         with app.app_context():
-                            run_worker(stop=stop)
+                            run_worker(stop=stop, idle=idle)
                     except Exception:  # keep the thread alive; the row stays pending
                         log.exception("gradebook background worker crashed; restarting")
                         stop.wait(5)

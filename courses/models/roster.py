@@ -59,7 +59,9 @@ class RosterSync(db.Model):  # type: ignore[name-defined]
         ForeignKey("lti_context.id", ondelete="CASCADE"), primary_key=True
     )
     last_launch_id: Mapped[str | None] = mapped_column(String(32))
-    """The Lotse launch that refreshed last: each launch refreshes once."""
+    """The Lotse launch that asked for a refresh last: each launch asks once."""
+    requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """A refresh is asked for and not done yet: the worker reads NRPS, no page waits for it."""
     synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """The last successful NRPS read."""
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

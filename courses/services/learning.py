@@ -22,6 +22,7 @@ from courses.models import (
     CatalogUnit,
     CourseModule,
     CourseModuleMember,
+    ModuleKind,
     QuizAttempt,
     Submission,
     SubmissionFile,
@@ -58,6 +59,23 @@ def module_slug_of(launch: LaunchContext) -> str | None:
     """The catalogue module the launch's resource link names in its custom parameters."""
     value = (launch.custom or {}).get(current_app.config.get("MODULE_CUSTOM_PARAM", "module_id"))
     return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def catalogue_modules(kind: str | None = None, search: str = "") -> list[CatalogModule]:
+    """The active catalogue modules in catalogue order, of one ``kind`` and matching ``search``
+    (title or slug) if given."""
+    query = select(CatalogModule).where(CatalogModule.retired_at.is_(None))
+    if kind in (ModuleKind.BASISWISSEN, ModuleKind.BEST_PRACTICE):
+        query = query.where(CatalogModule.kind == kind)
+    modules = list(
+        db.session.scalars(
+            query.order_by(CatalogModule.kind, CatalogModule.position, CatalogModule.title)
+        )
+    )
+    if search:
+        wanted = search.casefold()
+        modules = [m for m in modules if wanted in m.title.casefold() or wanted in m.slug]
+    return modules
 
 
 def _active_module(slug: str) -> CatalogModule | None:

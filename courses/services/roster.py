@@ -221,6 +221,7 @@ def refresh(context: LtiContext, launch: LaunchContext | None = None) -> Refresh
     row = _sync_row(context)
     if launch is not None:
         row.last_launch_id = launch.id
+    row.requested_at = None
     platform = CoursePlatform(context)
     if not platform.has_roster:
         db.session.commit()
@@ -273,15 +274,40 @@ def failure_notice(status: int | None) -> str:
     )
 
 
-def refresh_once_per_launch(context: LtiContext, launch: LaunchContext) -> RefreshResult | None:
-    """Refresh when this Lotse launch has not refreshed yet (each Lotse launch refreshes once);
-    otherwise just record launchers. Returns the result of a refresh, None if none was due."""
-    row = db.session.get(RosterSync, context.id)
-    if row is not None and row.last_launch_id == launch.id:
-        if record_launchers(context):
-            db.session.commit()
-        return None
-    return refresh(context, launch)
+def request_refresh(context: LtiContext, launch: LaunchContext | None = None) -> bool:
+    """Ask for a roster refresh, done by the worker (``refresh_requested``) so that no page waits
+    on the platform; with ``launch`` only once per Lotse launch. Records launchers now. Flushes;
+    True if a refresh was asked for."""
+    record_launchers(context)
+    row = _sync_row(context)
+    if launch is not None and row.last_launch_id == launch.id:
+        return False
+    if launch is not None:
+        row.last_launch_id = launch.id
+    if not context.nrps_url:
+        return False
+    row.requested_at = row.requested_at or utcnow()
+    db.session.flush()
+    return True
+
+
+def refresh_requested(limit: int = 20) -> int:
+    """Run the asked-for roster refreshes, oldest first (the worker's idle work, or
+    ``flask courses roster refresh``). Commits; returns how many ran."""
+    due = list(
+        db.session.scalars(
+            select(RosterSync.context_pk)
+            .where(RosterSync.requested_at.is_not(None))
+            .order_by(RosterSync.requested_at)
+            .limit(limit)
+        )
+    )
+    db.session.rollback()
+    for context_pk in due:
+        context = db.session.get(LtiContext, context_pk)
+        if context is not None:
+            refresh(context)
+    return len(due)
 
 
 def last_sync(context: LtiContext) -> RosterSync | None:

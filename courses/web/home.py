@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template
 from flask.typing import ResponseReturnValue
 
-from courses.services.learning import is_assigned, place_modules
+from courses.services.learning import catalogue_modules, is_assigned, place_modules
 from courses.services.roles import is_lotse
 from lti_tool.extensions import db
 
@@ -23,6 +23,15 @@ def home() -> ResponseReturnValue:
     Lotse to the Lotse pages (``LOTSE_HOME_ENDPOINT``, else this welcome page) and a Navigator to
     the linked module or to "Meine Module"."""
     launch = current_launch()
+    if launch.course is None:
+        # From a user's home page, a portfolio, a tool placed outside a course: a valid launch
+        # (the certification's "without context" case) that no course page can serve.
+        return render_template(
+            "courses/no_course.html",
+            launch=launch,
+            lotse=is_lotse(launch),
+            modules=catalogue_modules(),
+        )
     opened = place_modules(launch)
     db.session.commit()
     if is_lotse(launch):

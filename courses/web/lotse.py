@@ -33,7 +33,6 @@ from courses.models import (
     CatalogModule,
     CourseModule,
     CourseModuleMember,
-    ModuleKind,
     MunicipalitySource,
     Submission,
 )
@@ -44,7 +43,7 @@ from courses.reports.schema import OverviewSchema
 from courses.services import grading
 from courses.services.dates import iso_day, parse_due_date
 from courses.services.errors import Invalid
-from courses.services.learning import ensure_course_module
+from courses.services.learning import catalogue_modules, ensure_course_module
 from courses.services.municipalities import assign, match, official_list
 from courses.services.progress import MODULE_STATUS_LABELS, ModuleStatus
 from courses.services.roles import ToolRole
@@ -55,8 +54,7 @@ from courses.services.roster import (
     last_sync,
     member_of,
     record_launchers,
-    refresh,
-    refresh_once_per_launch,
+    request_refresh,
     roster,
 )
 from courses.services.submissions import criteria_of, file_path, latest_decision
@@ -112,21 +110,6 @@ def _deep_linking_launch() -> LaunchContext:
     return launch
 
 
-def _catalogue(kind: str | None, search: str) -> list[CatalogModule]:
-    query = select(CatalogModule).where(CatalogModule.retired_at.is_(None))
-    if kind in (ModuleKind.BASISWISSEN, ModuleKind.BEST_PRACTICE):
-        query = query.where(CatalogModule.kind == kind)
-    modules = list(
-        db.session.scalars(
-            query.order_by(CatalogModule.kind, CatalogModule.position, CatalogModule.title)
-        )
-    )
-    if search:
-        wanted = search.casefold()
-        modules = [m for m in modules if wanted in m.title.casefold() or wanted in m.slug]
-    return modules
-
-
 def _placed_slugs(context: LtiContext) -> set[str]:
     return set(
         db.session.scalars(
@@ -147,7 +130,7 @@ def deep_linking() -> ResponseReturnValue:
     assert launch.deep_linking is not None
     return render_template(
         "lotse/auswahl.html",
-        modules=_catalogue(kind, search),
+        modules=catalogue_modules(kind, search),
         kind=kind,
         search=search,
         placed=_placed_slugs(launch_context()),
@@ -225,7 +208,7 @@ def deep_linking_return() -> ResponseReturnValue:
         return (
             render_template(
                 "lotse/auswahl.html",
-                modules=_catalogue(None, ""),
+                modules=catalogue_modules(None, ""),
                 kind=None,
                 search="",
                 placed=_placed_slugs(launch_context()),
@@ -285,13 +268,13 @@ def _filters(context: LtiContext, *, focus: bool) -> Filters:
 @bp.get("/lotse/uebersicht")
 @lotse_required
 def dashboard() -> ResponseReturnValue:
-    """Progress of the course's Navigatoren, per module; refreshes the roster once per launch."""
+    """Progress of the course's Navigatoren, per module; asks once per launch for a roster
+    refresh, which the worker does (the page never waits on the platform)."""
     context = launch_context()
-    result = refresh_once_per_launch(context, current_launch())
+    request_refresh(context, current_launch())
+    db.session.commit()
     sync = last_sync(context)
-    notice = result.error if result is not None else None
-    if notice is None and sync is not None and sync.failing:
-        notice = failure_notice(sync.error_status)
+    notice = failure_notice(sync.error_status) if sync is not None and sync.failing else None
     overview = build_overview(context, _filters(context, focus=True))
     chart = distribution_svg(
         overview.distribution,
@@ -366,16 +349,20 @@ def _render_roster(
 @bp.get("/lotse/teilnehmende")
 @lotse_required
 def members() -> ResponseReturnValue:
-    """Everyone in the course with role, status and municipality."""
-    refresh_once_per_launch(launch_context(), current_launch())
+    """Everyone in the course with role, status and municipality, as of the last roster
+    refresh (asked for once per launch, done by the worker)."""
+    request_refresh(launch_context(), current_launch())
+    db.session.commit()
     return _render_roster()
 
 
 @bp.post("/lotse/teilnehmende/aktualisieren")
 @lotse_required
 def refresh_members() -> ResponseReturnValue:
-    """ "Teilnehmerliste aktualisieren": read NRPS now (failures become a notice)."""
-    refresh(launch_context(), current_launch())
+    """ "Teilnehmerliste aktualisieren": ask the worker to read NRPS now (failures become a
+    notice on the page)."""
+    request_refresh(launch_context())
+    db.session.commit()
     return redirect(tool_url("lotse.members", aktualisiert="1"), code=303)
 
 
@@ -658,6 +645,7 @@ def submission_file(submission_pk: int, file_pk: int) -> Response:
         etag=False,
     )
     response.headers["Cache-Control"] = "private, no-store"
-    if not inline:
-        response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    # Inline too: a PDF or an image a Navigator uploaded runs no script and reaches nothing of
+    # the tool's origin, shown or downloaded.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

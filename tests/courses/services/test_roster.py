@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from courses.models import CourseMembership
+from courses.services.roster import refresh_requested
 from lti_tool.extensions import db
 from lti_tool.models import LtiUser
 from lti_tool.services.http import next_page_url
@@ -74,6 +75,9 @@ def test_nrps_roster_follows_every_page(app: Flask, live: LiveServer, moodle: DL
     page = moodle.launch(browser, {"sub": "lotse-1", "name": "Lotta Lotse"}, [INSTRUCTOR])
     assert page.status_code == 200, page.text[:500]
     assert urlsplit(page.url).path == "/lotse/uebersicht"
+    # The page asked for a refresh and did not wait on the platform: the worker reads NRPS.
+    assert moodle.nrps_requests == []
+    assert refresh_requested() == 1
 
     # Three pages; the second page's Link has rel=next without quotes, URLs keep their case.
     assert [urlsplit(p).query for p in moodle.nrps_requests] == ["", "Seite=1", "Seite=2"]
@@ -104,8 +108,11 @@ def test_nrps_roster_follows_every_page(app: Flask, live: LiveServer, moodle: DL
     action, fields = form_of(roster.text)
     assert action == "/lotse/teilnehmende/aktualisieren"
     refreshed = browser.post(live.url + action, data=fields)
-    assert refreshed.status_code == 200 and "wurde aktualisiert" in refreshed.text
-    assert "Neu Navi" in refreshed.text
+    assert refreshed.status_code == 200 and "Aktualisierung ist angefordert" in refreshed.text
+    assert "Neu Navi" not in refreshed.text
+    assert refresh_requested() == 1
+    refreshed = browser.get(refreshed.url)
+    assert "Neu Navi" in refreshed.text and "Stand der Liste:" in refreshed.text
     members = _memberships()
     assert members["nav-3"].status == "inactive"
     assert members["nav-6"].status == "active"
@@ -123,13 +130,18 @@ def test_nrps_failure_is_a_german_notice(
     moodle.launch(requests.Session(), {"sub": "nav-1", "name": "Nora Navi"}, [LEARNER])
     page = moodle.launch(browser, {"sub": "lotse-1", "name": "Lotta Lotse"}, [INSTRUCTOR])
     assert page.status_code == 200
-    assert phrase in page.text
+    # A failing platform never breaks a page: the worker meets the failure, the page says so.
+    refresh_requested()
+    page = browser.get(page.url)
+    assert page.status_code == 200 and phrase in page.text
     roster = browser.get(live.url + "/lotse/teilnehmende", params={"lt": token_of(page.url)})
     assert roster.status_code == 200 and phrase in roster.text
     assert "Nora Navi" in roster.text  # launchers are still the roster
     action, fields = form_of(roster.text)
     again = browser.post(live.url + action, data=fields)
-    assert again.status_code == 200 and phrase in again.text
+    assert again.status_code == 200
+    refresh_requested()
+    assert phrase in browser.get(again.url).text
 
 
 def test_platform_without_nrps_roster_is_the_launchers(

@@ -82,7 +82,8 @@ def test_lotse_sees_pdf_and_png_inline_and_downloads_the_rest(
             assert disposition.startswith("inline;")
         else:
             assert disposition.startswith("attachment;")
-            assert "sandbox" in headers["Content-Security-Policy"]
+        # Shown or downloaded, an uploaded file is sandboxed (issue 10).
+        assert headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
         assert headers["Cache-Control"] == "private, no-store"
         response.close()
 
