@@ -15,6 +15,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, exists, or_, select
+from sqlalchemy.orm import contains_eager
 from werkzeug.datastructures import FileStorage
 
 from courses.models import (
@@ -130,6 +131,21 @@ def place_modules(launch: LaunchContext) -> CourseModule | None:
     slug = module_slug_of(launch)
     if slug is None:
         return None
+    # The usual case, a link launched before: its placement and module in one statement.
+    placed = db.session.scalars(
+        select(CourseModule)
+        .join(CatalogModule, CatalogModule.id == CourseModule.module_pk)
+        .where(
+            CourseModule.context_pk == context_pk,
+            CatalogModule.slug == slug,
+            CatalogModule.retired_at.is_(None),
+        )
+        .options(contains_eager(CourseModule.module))
+    ).first()
+    if placed is not None and (
+        placed.resource_link_pk is not None or launch.resource_link_pk is None
+    ):
+        return placed
     module = _active_module(slug)
     if module is None:
         log.warning("launch names unknown module: launch=%s", launch.id)
@@ -170,6 +186,8 @@ def assigned_course_modules(user_pk: int, context_pk: int) -> list[CourseModule]
 
 def is_assigned(user_pk: int, course_module: CourseModule) -> bool:
     """Whether ``course_module`` is assigned to the Navigator."""
+    if not course_module.limited_to_members and course_module.module.retired_at is None:
+        return True  # assigned to everyone in the course: nothing to ask the database
     return (
         db.session.scalars(
             _assigned_query(user_pk, course_module.context_pk).where(
