@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from flask import has_request_context, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from sqlalchemy import case, func, select
@@ -89,7 +90,22 @@ class Cell:
 
     @property
     def status_label(self) -> str:
-        return str(MODULE_STATUS_LABELS[self.status]) if self.status else _("nicht zugewiesen")
+        return status_labels()[self.status]
+
+
+def status_labels() -> dict[ModuleStatus | None, str]:
+    """The German (or the request's language) label of each status, turned into text once per
+    request: an overview of 1,000 Navigatoren × 12 modules asks 12,000 times."""
+    memo: dict[str, dict[ModuleStatus | None, str]] = (
+        request.environ.setdefault("lotsen.status_labels", {}) if has_request_context() else {}
+    )
+    if "labels" not in memo:
+        labels: dict[ModuleStatus | None, str] = {
+            status: str(label) for status, label in MODULE_STATUS_LABELS.items()
+        }
+        labels[None] = str(_("nicht zugewiesen"))
+        memo["labels"] = labels
+    return memo["labels"]
 
 
 @dataclass(frozen=True)
