@@ -175,9 +175,13 @@ def _load(path: str) -> tuple[Municipality, ...]:
     return tuple(parse_list(Path(path).read_bytes()))
 
 
+def _list_path() -> str:
+    return str(current_app.config.get("MUNICIPALITY_LIST_PATH") or DEFAULT_LIST_PATH)
+
+
 def official_list() -> tuple[Municipality, ...]:
     """The Gemeinden of MUNICIPALITY_LIST_PATH, sorted by name (read once per process)."""
-    return _load(str(current_app.config.get("MUNICIPALITY_LIST_PATH") or DEFAULT_LIST_PATH))
+    return _load(_list_path())
 
 
 @dataclass(frozen=True)
@@ -191,8 +195,14 @@ class _Index:
     labels: tuple[tuple[str, Municipality], ...]
 
 
+def _index() -> _Index:
+    return _index_of(_list_path())
+
+
 @lru_cache(maxsize=4)
-def _index(municipalities: tuple[Municipality, ...]) -> _Index:
+def _index_of(path: str) -> _Index:
+    # Keyed by the list's path: hashing 418 entries per call would cost what the index saves.
+    municipalities = _load(path)
     by_label: dict[str, list[Municipality]] = {}
     by_name: dict[str, list[Municipality]] = {}
     for m in municipalities:
@@ -209,7 +219,7 @@ def _index(municipalities: tuple[Municipality, ...]) -> _Index:
 
 def by_key(key: str) -> Municipality | None:
     """The Gemeinde of the official list with this key."""
-    return _index(official_list()).by_key.get(key)
+    return _index().by_key.get(key)
 
 
 def match(value: Any) -> Municipality | None:
@@ -220,7 +230,7 @@ def match(value: Any) -> Municipality | None:
     key = _key_of(value) if re.fullmatch(r"[\d\s]+", value.strip()) else None
     if key:
         return by_key(key)
-    index = _index(official_list())
+    index = _index()
     wanted = _fold(value)
     by_label = index.by_label.get(wanted, [])
     if len(by_label) == 1:
@@ -236,7 +246,7 @@ def search(value: str, limit: int = 12) -> list[Municipality]:
     wanted = _fold(value)
     if not wanted:
         return []
-    return [m for label, m in _index(official_list()).labels if wanted in label][:limit]
+    return [m for label, m in _index().labels if wanted in label][:limit]
 
 
 #: A source may replace an assignment of the same or a weaker source only.
