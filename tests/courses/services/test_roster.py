@@ -17,7 +17,8 @@ from lti_tool.extensions import db
 from lti_tool.models import LtiUser
 from lti_tool.services.http import next_page_url
 from tests.conftest import LiveServer
-from tests.support.platform import GRADE_SYNC_OFF, ILIAS, MOODLE, Platform, form_of, token_of
+from tests.factories import token_of
+from tests.support.platform import GRADE_SYNC_OFF, ILIAS, MOODLE, Platform, form_of
 from tests.support.platform.vocab import INSTRUCTOR, LEARNER
 
 pytestmark = pytest.mark.e2e

@@ -28,7 +28,8 @@ from lti_tool.services.deep_linking import (
 from lti_tool.vocab import Claim
 from tests import factories as f
 from tests.conftest import LiveServer
-from tests.support.platform import GRADE_SYNC_OFF, Platform, form_of, submit, token_of
+from tests.factories import token_of
+from tests.support.platform import GRADE_SYNC_OFF, Platform, form_of, submit
 from tests.support.platform.vocab import DL_SETTINGS, INSTRUCTOR, LEARNER
 
 pytestmark = pytest.mark.e2e
