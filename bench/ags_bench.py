@@ -120,7 +120,7 @@ def bench_naive(platform: Platform, scores: int) -> dict[str, float]:
         registration = (
             PyltiRegistration()
             .set_issuer(platform.issuer)
-            .set_client_id(platform.client_id)
+            .set_client_id(str(platform.client_id))
             .set_auth_token_url(platform.token_url)
             .set_tool_private_key(key.private_key_pem)
             .set_tool_public_key(public_pem)

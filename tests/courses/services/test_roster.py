@@ -108,7 +108,7 @@ def test_nrps_roster_follows_every_page(app: Flask, live: LiveServer, moodle: Pl
     assert len(moodle.nrps_requests) == 3
 
     # "Teilnehmerliste aktualisieren": a member left, another joined.
-    moodle.members = [m for m in moodle.members if m["user_id"] != "nav-3"] + [
+    moodle.members = [m for m in moodle.members or [] if m["user_id"] != "nav-3"] + [
         {"user_id": "nav-6", "roles": [LEARNER], "name": "Neu Navi"}
     ]
     action, fields = form_of(roster.text)
