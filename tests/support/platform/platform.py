@@ -108,7 +108,7 @@ class Platform:
 
     Start with ``Platform(tool_url=live.url, flavour="moodle")`` (the server runs at once; use it
     as a context manager or call :meth:`close`). ``tool_jwks_url`` alone is enough for service
-    tests that never launch (the old ``AgsPlatform``)."""
+    tests that never launch (the gradebook tests)."""
 
     __test__ = False  # not a test class
 
@@ -127,7 +127,7 @@ class Platform:
     """Names and Role Provisioning (Moodle's "IMS LTI Names and Role Provisioning"); ILIAS has
     none, whatever this says."""
     allowed_scopes: tuple[str, ...] | None = None
-    """Overrides the scopes the token endpoint grants (old AgsPlatform knob)."""
+    """Overrides the scopes the token endpoint grants (instead of :attr:`grade_sync`)."""
     share_name: bool | None = None
     """Whether launches carry names (Moodle "sendname"; ILIAS "privacy name": off sends "-").
     None: the flavour's default (Moodle/generic yes, ILIAS "-")."""
@@ -165,7 +165,7 @@ class Platform:
     """Moodle keeps the tool's key set cached and refetches only when a signature fails
     (locallib.php lti_verify_with_keyset); False fetches it at every token request (ILIAS)."""
     members: list[dict[str, Any]] | None = None
-    """NRPS: raw members to serve instead of the course's enrolments (old DLPlatform knob)."""
+    """NRPS: raw members to serve instead of the course's enrolments."""
     nrps_status: int = 200
 
     # --- faults --------------------------------------------------------------------------------
@@ -506,7 +506,7 @@ class Platform:
         return link
 
     def link(self, link_id: str, course: Any = None) -> Link:
-        """The link with that id, placed (ungraded) on first use (old fakes' ``rl-1``)."""
+        """The link with that id, placed (ungraded) on first use (e.g. ``rl-1``)."""
         target = self._course(course)
         with self.lock:
             found = target.links.get(link_id)
@@ -572,7 +572,7 @@ class Platform:
 
     def add_line_item(self, course: Any = None, **data: Any) -> str:
         """A line item made on the platform's side (Deep Linking, a teacher): returns its URL
-        (old AgsPlatform API; fields as in AGS JSON: label, scoreMaximum, resourceId, tag,
+        (fields as in AGS JSON: label, scoreMaximum, resourceId, tag,
         resourceLinkId)."""
         if self.flavour == ILIAS:
             raise RuntimeError("ILIAS has one line item per LTI object: use add_link()")
