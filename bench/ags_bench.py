@@ -7,8 +7,8 @@ Usage::
 What it does, all on 127.0.0.1 inside this one process:
 
 1. creates a temporary SQLite database, migrates it, and serves the tool (its JWKS) on a port;
-2. starts the test platform ``tests/courses/gradebook/ags_platform.py`` (token endpoint that
-   checks the client assertion against the tool's JWKS, Moodle-style AGS);
+2. starts the test platform ``tests/support/platform`` as Moodle (token endpoint that checks
+   the client assertion against the tool's JWKS, AGS as Moodle's gradebookservices);
 3. **outbox**: enqueues one score for each of ``--scores`` Navigatoren, then lets
    :func:`courses.gradebook.run_worker` deliver them (one worker, tokens cached in the database);
 4. **naive**: sends the same number of scores the way the pylti1p3 Flask example does — a new
@@ -52,8 +52,9 @@ from lti_tool import create_app  # noqa: E402
 from lti_tool.extensions import db  # noqa: E402
 from lti_tool.keys import active_key  # noqa: E402
 from lti_tool.models import AccessToken  # noqa: E402
-from tests.courses.gradebook.ags_platform import ALL_SCOPES, AgsPlatform  # noqa: E402
 from tests.courses.gradebook.conftest import seed_course  # noqa: E402
+from tests.support.platform import MOODLE, Platform  # noqa: E402
+from tests.support.platform.vocab import ALL_SCOPES  # noqa: E402
 
 
 def _serve(app: Flask) -> tuple[str, threading.Thread, object]:
@@ -65,7 +66,7 @@ def _serve(app: Flask) -> tuple[str, threading.Thread, object]:
     return f"http://127.0.0.1:{server.server_port}", thread, server
 
 
-def bench_outbox(app: Flask, platform: AgsPlatform, scores: int, batch: int) -> dict[str, float]:
+def bench_outbox(app: Flask, platform: Platform, scores: int, batch: int) -> dict[str, float]:
     course = seed_course(platform, modules=1, users=scores, scopes=ALL_SCOPES)
     cm = course.course_module_ids[0]
     state = ScoreState("Completed", "FullyGraded", 87.5, 100)
@@ -98,7 +99,7 @@ def bench_outbox(app: Flask, platform: AgsPlatform, scores: int, batch: int) -> 
     }
 
 
-def bench_naive(platform: AgsPlatform, scores: int) -> dict[str, float]:
+def bench_naive(platform: Platform, scores: int) -> dict[str, float]:
     key = active_key()
     public_pem = (
         serialization.load_pem_private_key(key.private_key_pem.encode(), password=None)
@@ -119,7 +120,7 @@ def bench_naive(platform: AgsPlatform, scores: int) -> dict[str, float]:
         registration = (
             PyltiRegistration()
             .set_issuer(platform.issuer)
-            .set_client_id(platform.client_id)
+            .set_client_id(str(platform.client_id))
             .set_auth_token_url(platform.token_url)
             .set_tool_private_key(key.private_key_pem)
             .set_tool_public_key(public_pem)
@@ -168,7 +169,7 @@ def main() -> None:
             active_key()
             db.session.commit()
             tool_url, _thread, tool_server = _serve(app)
-            with AgsPlatform(tool_jwks_url=tool_url + "/lti/jwks.json") as platform:
+            with Platform(tool_jwks_url=tool_url + "/lti/jwks.json", flavour=MOODLE) as platform:
                 outbox = bench_outbox(app, platform, args.scores, args.batch)
                 naive = bench_naive(platform, args.scores)
             tool_server.shutdown()  # type: ignore[attr-defined]

@@ -1,6 +1,9 @@
 """The factories of every test: platforms, catalogue rows (independent of the real catalogue
-files), placements, launches recorded by the tool's own code or done for real through the test
-client (login → signed id_token → launch), and bulk Navigatoren for the query-count tests."""
+files), placements, launches recorded by the tool's own code (:func:`launch` → :class:`Started`)
+or done for real through the test client (:func:`http_launch` → :class:`Launched`), the launch
+token of a tool URL (:func:`token_of`, the test platform's own, which the protocol tests import
+from tests.support.platform without the domain), and bulk Navigatoren for the query-count
+tests. Over real HTTP the tests use the one test platform, tests/support/platform."""
 
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ from lti_tool.launch.token import issue_token
 from lti_tool.models import Launch, LtiContext, LtiUser, Registration, utcnow
 from lti_tool.registrations import add_platform
 from lti_tool.vocab import Claim, MessageType
+from tests.support.platform.browser import token_of  # re-exported: tests.factories.token_of
 from tests.support.tokens import INSTRUCTOR, LEARNER, PlatformKey, launch_claims
 
 ISSUER = "https://lms.example"
@@ -319,8 +323,7 @@ def http_launch(
     )
     assert response.status_code == 303, response.data[:500]
     location = response.headers["Location"]
-    token = parse_qs(urlsplit(location).query)["lt"][0]
-    return Launched(token=token, location=location, sub=sub)
+    return Launched(token=token_of(location), location=location, sub=sub)
 
 
 def module(

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import flask_migrate
 import pytest
@@ -40,6 +40,7 @@ from config.settings import PROJECT_ROOT
 from demo_lms import store
 from lti_tool import create_app
 from lti_tool.extensions import db
+from tests.factories import token_of
 
 CHROMIUM = Path(os.environ.get("LOTSEN_CHROMIUM", "/usr/bin/chromium"))
 AXE_SOURCE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -319,10 +320,6 @@ def link_id(page: Page, url: str, row_text: str, link: str) -> int:
     row = page.locator("tr", has_text=row_text)
     href = row.get_by_role("link", name=re.compile(f"^{link}")).get_attribute("href") or ""
     return int(urlsplit(href).path.rsplit("/", 1)[1])
-
-
-def token_of(url: str) -> str:
-    return parse_qs(urlsplit(url).query)["lt"][0]
 
 
 def _api(site: Site, who: str) -> requests.Session:

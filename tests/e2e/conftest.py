@@ -10,13 +10,14 @@ import requests
 from flask import Flask
 
 from tests.conftest import LiveServer
-from tests.support.lti_platform import TestPlatform
+from tests.support.platform import Platform
 
 
 @pytest.fixture
-def lms(app: Flask, live_tool: LiveServer) -> Iterator[TestPlatform]:
-    """A platform with the tool registered on it, and registered in the tool."""
-    with TestPlatform(tool_url=live_tool.url) as platform:
+def lms(app: Flask, live_tool: LiveServer) -> Iterator[Platform]:
+    """A platform (the generic flavour) with the tool registered on it, and registered in the
+    tool."""
+    with Platform(tool_url=live_tool.url) as platform:
         platform.register_with(app)
         yield platform
 

@@ -1,6 +1,7 @@
-"""The whole browser flow over real HTTP, against an independent LTI 1.3 platform (lti1p3platform,
-tests/support/lti_platform.py): login initiation, cookie check, OIDC authentication, auto-posted
-id_token, the tool's 303 and its landing page; plus the token endpoint with the tool's key."""
+"""The whole browser flow over real HTTP, against the independent test platform
+(tests/support/platform, generic flavour): login initiation, cookie check, OIDC authentication,
+auto-posted id_token, the tool's 303 and its landing page; plus the token endpoint with the
+tool's key."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from lti_tool.launch.tool_conf import to_pylti_registration
 from lti_tool.models import Launch, LtiResourceLink, Registration
 from lti_tool.vocab import Scope, role_local_name
 from tests.conftest import LiveServer
-from tests.support.lti_platform import TestPlatform
+from tests.support.platform import Platform
 
 pytestmark = pytest.mark.e2e
 
@@ -40,7 +41,7 @@ def h1(page: str) -> str:
 
 
 def test_learner_and_instructor_launch_through_the_browser_flow(
-    app: Flask, live_tool: LiveServer, lms: TestPlatform, browser: requests.Session
+    app: Flask, live_tool: LiveServer, lms: Platform, browser: requests.Session
 ) -> None:
     page = lms.launch(browser, ERIKA, [LEARNER])
 
@@ -87,7 +88,7 @@ def test_learner_and_instructor_launch_through_the_browser_flow(
         }
 
     # The tool fetched the platform's key set once and kept it for the second launch.
-    assert lms.requests.count("/jwks") == 1
+    assert lms.jwks_served == 1
     db.session.rollback()
     roles = [
         (launch.user.sub, [role_local_name(r) for r in launch.lti_roles])
@@ -97,7 +98,7 @@ def test_learner_and_instructor_launch_through_the_browser_flow(
 
 
 def test_anonymous_launch_without_course_with_custom_parameters(
-    app: Flask, lms: TestPlatform, browser: requests.Session
+    app: Flask, lms: Platform, browser: requests.Session
 ) -> None:
     page = lms.launch(
         browser,
@@ -120,7 +121,7 @@ def test_anonymous_launch_without_course_with_custom_parameters(
 
 
 def test_replayed_launch_form_is_refused(
-    app: Flask, lms: TestPlatform, browser: requests.Session
+    app: Flask, lms: Platform, browser: requests.Session
 ) -> None:
     assert lms.launch(browser, ERIKA, [LEARNER]).status_code == 200
     assert lms.last_launch_form is not None
@@ -137,16 +138,16 @@ def test_replayed_launch_form_is_refused(
 def test_unregistered_platform_is_turned_away_at_login(
     app: Flask, live_tool: LiveServer, browser: requests.Session
 ) -> None:
-    with TestPlatform(tool_url=live_tool.url, name="Fremdes LMS") as stranger:
+    with Platform(tool_url=live_tool.url, name="Fremdes LMS") as stranger:
         page = stranger.launch(browser, ERIKA, [LEARNER])
 
     assert page.status_code == 400
     assert h1(page.text) == "Plattform nicht registriert"
-    assert "/auth" not in stranger.requests
+    assert "/auth" not in stranger.paths
 
 
 def test_tool_gets_an_access_token_with_its_published_key(
-    app: Flask, lms: TestPlatform, browser: requests.Session
+    app: Flask, lms: Platform, browser: requests.Session
 ) -> None:
     # A launch first: that is when a fresh installation creates its signing key.
     assert lms.launch(browser, ERIKA, [LEARNER]).status_code == 200
@@ -159,7 +160,7 @@ def test_tool_gets_an_access_token_with_its_published_key(
     token = connector.get_access_token([Scope.AGS_SCORE, Scope.NRPS_MEMBERSHIP])
 
     # The platform verified the client assertion against the tool's JWKS, fetched over HTTP.
-    assert "/token" in lms.requests
+    assert "/token" in lms.paths
     scopes = lms.app.test_request_context(headers={"Authorization": f"Bearer {token}"})
     with scopes:
         assert sorted(lms.bearer_scopes()) == sorted([Scope.AGS_SCORE, Scope.NRPS_MEMBERSHIP])

@@ -1,6 +1,6 @@
-"""LTI Dynamic Registration end to end: the tool on a real port, Moodle- and ILIAS-style platforms
-on their own ports (tests/support/registration_platform.py), an admin's browser as a requests
-session. After a registration a real launch from that platform must pass."""
+"""LTI Dynamic Registration end to end: the tool on a real port, the test platform as Moodle and
+as ILIAS on their own ports (tests/support/platform, registration.py), an admin's browser as a
+requests session. After a registration a real launch from that platform must pass."""
 
 from __future__ import annotations
 
@@ -30,12 +30,8 @@ from lti_tool.registrations import add_platform
 from lti_tool.vocab import Scope
 from tests.conftest import LiveServer
 from tests.lti_tool.conftest import count, install_tool_key
-from tests.support.registration_platform import (
-    TOOL_CONFIGURATION,
-    IliasPlatform,
-    MoodlePlatform,
-    RegistrationPlatform,
-)
+from tests.support.platform import ILIAS, MOODLE, Platform
+from tests.support.platform.vocab import TOOL_CONFIGURATION
 
 pytestmark = pytest.mark.e2e
 
@@ -52,15 +48,15 @@ def tool(app: Flask, live_tool: LiveServer) -> LiveServer:
 
 
 @pytest.fixture
-def moodle(tool: LiveServer) -> Iterator[MoodlePlatform]:
-    platform = MoodlePlatform(tool_url=tool.url)
+def moodle(tool: LiveServer) -> Iterator[Platform]:
+    platform = Platform(tool_url=tool.url, flavour=MOODLE)
     yield platform
     platform.close()
 
 
 @pytest.fixture
-def ilias(tool: LiveServer) -> Iterator[IliasPlatform]:
-    platform = IliasPlatform(tool_url=tool.url)
+def ilias(tool: LiveServer) -> Iterator[Platform]:
+    platform = Platform(tool_url=tool.url, flavour=ILIAS)
     yield platform
     platform.close()
 
@@ -104,7 +100,7 @@ def heading(response: requests.Response) -> str:
     return response.text[start : response.text.index("</h1>", start)].strip()
 
 
-def launch(platform: RegistrationPlatform, browser: requests.Session) -> requests.Response:
+def launch(platform: Platform, browser: requests.Session) -> requests.Response:
     return platform.launch(browser, USER, LEARNER)
 
 
@@ -112,7 +108,7 @@ def launch(platform: RegistrationPlatform, browser: requests.Session) -> request
 
 
 def test_moodle_registers_the_tool_and_launches_once_the_admin_activated_it(
-    app: Flask, tool: LiveServer, moodle: MoodlePlatform, admin: requests.Session
+    app: Flask, tool: LiveServer, moodle: Platform, admin: requests.Session
 ) -> None:
     url = new_link(app, tool, "--name", "Moodle HSF")
 
@@ -171,7 +167,7 @@ def test_moodle_registers_the_tool_and_launches_once_the_admin_activated_it(
 
 
 def test_ilias_registers_from_its_hidden_iframe_without_a_click(
-    app: Flask, tool: LiveServer, ilias: IliasPlatform, admin: requests.Session
+    app: Flask, tool: LiveServer, ilias: Platform, admin: requests.Session
 ) -> None:
     url = new_link(app, tool)
 
@@ -202,7 +198,7 @@ def test_ilias_registers_from_its_hidden_iframe_without_a_click(
 
 
 def test_ilias_appends_its_parameters_to_a_link_without_query(
-    app: Flask, tool: LiveServer, ilias: IliasPlatform, admin: requests.Session
+    app: Flask, tool: LiveServer, ilias: Platform, admin: requests.Session
 ) -> None:
     token = link_token(new_link(app, tool))
     path_link = f"{tool.url}/lti/register/{token}"
@@ -226,7 +222,7 @@ def test_the_close_script_posts_the_spec_message_to_the_opener_or_parent(
 
 
 def test_the_registered_page_runs_no_inline_script(
-    app: Flask, tool: LiveServer, moodle: MoodlePlatform, admin: requests.Session
+    app: Flask, tool: LiveServer, moodle: Platform, admin: requests.Session
 ) -> None:
     page = admin.get(moodle.start_url(new_link(app, tool)), timeout=15)
 
@@ -240,7 +236,7 @@ def test_the_registered_page_runs_no_inline_script(
 
 
 def test_a_used_link_is_refused_and_the_platform_is_not_asked(
-    app: Flask, tool: LiveServer, moodle: MoodlePlatform, admin: requests.Session
+    app: Flask, tool: LiveServer, moodle: Platform, admin: requests.Session
 ) -> None:
     url = new_link(app, tool)
     assert admin.get(moodle.start_url(url), timeout=15).status_code == 200
@@ -256,7 +252,7 @@ def test_a_used_link_is_refused_and_the_platform_is_not_asked(
 
 
 def test_an_expired_link_is_refused(
-    app: Flask, tool: LiveServer, moodle: MoodlePlatform, admin: requests.Session
+    app: Flask, tool: LiveServer, moodle: Platform, admin: requests.Session
 ) -> None:
     url = new_link(app, tool, "--expires-hours", "1")
     link = stored_link(url)
@@ -272,7 +268,7 @@ def test_an_expired_link_is_refused(
 
 
 def test_an_unknown_link_is_refused_without_a_request_to_the_platform(
-    tool: LiveServer, moodle: MoodlePlatform, admin: requests.Session
+    tool: LiveServer, moodle: Platform, admin: requests.Session
 ) -> None:
     made_up = f"{tool.url}/lti/register?link=erfunden"
 
@@ -285,7 +281,7 @@ def test_an_unknown_link_is_refused_without_a_request_to_the_platform(
 
 
 def test_a_link_opened_in_a_browser_explains_itself_and_stays_valid(
-    app: Flask, tool: LiveServer, moodle: MoodlePlatform, admin: requests.Session
+    app: Flask, tool: LiveServer, moodle: Platform, admin: requests.Session
 ) -> None:
     url = new_link(app, tool)
 
@@ -298,7 +294,7 @@ def test_a_link_opened_in_a_browser_explains_itself_and_stays_valid(
 
 
 def test_parallel_calls_of_one_link_register_once(
-    app: Flask, tool: LiveServer, moodle: MoodlePlatform
+    app: Flask, tool: LiveServer, moodle: Platform
 ) -> None:
     url = new_link(app, tool)
     moodle.hold_registration = threading.Event()
@@ -339,7 +335,7 @@ def _refused_and_link_kept(page: requests.Response, url: str, status: int, title
 
 
 def test_an_issuer_of_another_origin_is_refused(
-    app: Flask, tool: LiveServer, moodle: MoodlePlatform, admin: requests.Session
+    app: Flask, tool: LiveServer, moodle: Platform, admin: requests.Session
 ) -> None:
     moodle.configuration_overrides["issuer"] = "https://moodle.anderswo.example"
     url = new_link(app, tool)
@@ -359,7 +355,7 @@ def test_an_issuer_of_another_origin_is_refused(
     "endpoint", ["authorization_endpoint", "token_endpoint", "jwks_uri", "registration_endpoint"]
 )
 def test_a_configuration_without_a_required_endpoint_is_refused(
-    app: Flask, tool: LiveServer, ilias: IliasPlatform, admin: requests.Session, endpoint: str
+    app: Flask, tool: LiveServer, ilias: Platform, admin: requests.Session, endpoint: str
 ) -> None:
     ilias.configuration_overrides[endpoint] = None
     url = new_link(app, tool)
@@ -372,7 +368,7 @@ def test_a_configuration_without_a_required_endpoint_is_refused(
 
 
 def test_a_platform_without_rs256_is_refused(
-    app: Flask, tool: LiveServer, moodle: MoodlePlatform, admin: requests.Session
+    app: Flask, tool: LiveServer, moodle: Platform, admin: requests.Session
 ) -> None:
     moodle.configuration_overrides["id_token_signing_alg_values_supported"] = ["HS256"]
     url = new_link(app, tool)
@@ -385,7 +381,7 @@ def test_a_platform_without_rs256_is_refused(
 
 
 def test_an_existing_registration_is_never_overwritten(
-    app: Flask, tool: LiveServer, moodle: MoodlePlatform, admin: requests.Session
+    app: Flask, tool: LiveServer, moodle: Platform, admin: requests.Session
 ) -> None:
     add_platform(
         {
@@ -415,7 +411,7 @@ def test_an_existing_registration_is_never_overwritten(
 
 
 def test_a_registration_token_moodle_already_used_is_refused(
-    app: Flask, tool: LiveServer, moodle: MoodlePlatform, admin: requests.Session
+    app: Flask, tool: LiveServer, moodle: Platform, admin: requests.Session
 ) -> None:
     first = admin.get(moodle.start_url(new_link(app, tool)), timeout=15, allow_redirects=False)
     # The same Moodle token twice (a reloaded dialog): Moodle answers 401 token_already_used.
@@ -438,7 +434,7 @@ def test_a_registration_token_moodle_already_used_is_refused(
 
 
 def test_a_registration_without_token_gets_ilias_405_and_is_refused(
-    app: Flask, tool: LiveServer, ilias: IliasPlatform, admin: requests.Session
+    app: Flask, tool: LiveServer, ilias: Platform, admin: requests.Session
 ) -> None:
     url = new_link(app, tool)
     # A platform that opens the link without registration_token: the tool POSTs without
@@ -453,7 +449,7 @@ def test_a_registration_without_token_gets_ilias_405_and_is_refused(
 
 @pytest.mark.parametrize("status", [400, 500, 503])
 def test_a_platform_failing_the_registration_post_leaves_nothing_behind(
-    app: Flask, tool: LiveServer, ilias: IliasPlatform, admin: requests.Session, status: int
+    app: Flask, tool: LiveServer, ilias: Platform, admin: requests.Session, status: int
 ) -> None:
     ilias.registration_status = status
     url = new_link(app, tool)
@@ -504,7 +500,7 @@ def test_in_production_every_platform_address_must_be_https() -> None:
 
 
 def test_production_refuses_a_platform_over_http_before_registering(
-    app: Flask, tool: LiveServer, moodle: MoodlePlatform, admin: requests.Session
+    app: Flask, tool: LiveServer, moodle: Platform, admin: requests.Session
 ) -> None:
     app.config["ENV_NAME"] = "production"
     url = new_link(app, tool)

@@ -1,5 +1,6 @@
-"""Fixtures of the gradebook tests: the tool on a real port (its JWKS), the test platform, and a
-course with placed modules and Navigatoren. Timeouts and backoff are short so faults heal fast."""
+"""Fixtures of the gradebook tests: the tool on a real port (its JWKS), the test platform as
+Moodle (tests/support/platform, flavour "moodle"), and a course with placed modules and
+Navigatoren. Timeouts and backoff are short so faults heal fast."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from lti_tool.extensions import db
 from lti_tool.keys import ensure_key
 from lti_tool.models import Deployment, LtiContext, LtiResourceLink, LtiUser, Registration
 from tests.conftest import LiveServer, app_context, make_app
-from tests.courses.gradebook.ags_platform import ALL_SCOPES, AgsPlatform
+from tests.support.platform import MOODLE, Platform
+from tests.support.platform.vocab import ALL_SCOPES
 
 #: Settings for fast tests: a platform that does not answer in 1 s has timed out (long enough
 #: for a loaded CI machine, so only the injected timeouts time out).
@@ -60,7 +62,7 @@ def sqlite_gb_app(sqlite_url: str, tmp_path: Path) -> Iterator[Flask]:
 class Course:
     """A registered platform, an LMS course with placed modules and Navigatoren."""
 
-    platform: AgsPlatform
+    platform: Platform
     registration_id: int
     context_id: int
     course_module_ids: list[int]
@@ -76,25 +78,30 @@ class Course:
 
 
 def seed_course(
-    platform: AgsPlatform,
+    platform: Platform,
     *,
     modules: int = 2,
     users: int = 3,
     scopes: tuple[str, ...] = ALL_SCOPES,
     link_lineitems: bool = False,
 ) -> Course:
-    """Store the platform's registration, a course and its placements; commit."""
+    """Store the platform's registration, a course and its placements; commit.
+
+    Each placement is an activity in the platform's course too (Moodle refuses a line item
+    whose ``resourceLinkId`` is no activity of the course, gradebookservices
+    check_lti_1x_id), with Moodle's numeric instance id as resource link id; with
+    ``link_lineitems`` the activity was created with a grade, so it has its own line item."""
     ensure_key()  # the tool's key exists before the platform fetches the JWKS
     registration = Registration(
         name="Moodle Test",
         issuer=platform.issuer,
         client_id=platform.client_id,
-        auth_login_url=platform.url + "/mod/lti/auth.php",
+        auth_login_url=platform.auth_login_url,
         auth_token_url=platform.token_url,
-        key_set_url=platform.url + "/mod/lti/certs.php",
+        key_set_url=platform.key_set_url,
         product_family="moodle",
     )
-    deployment = Deployment(registration=registration, deployment_id="1")
+    deployment = Deployment(registration=registration, deployment_id=platform.deployment_id)
     context = LtiContext(
         registration=registration,
         context_id="course-7",
@@ -116,18 +123,17 @@ def seed_course(
             content_hash=hashlib.sha256(slug.encode()).hexdigest(),
         )
         unit = CatalogUnit(module=module, slug="quiz", kind="quiz", title="Quiz")
+        activity = platform.add_link(f"Link {number}", graded=link_lineitems, score_maximum=100)
         link = LtiResourceLink(
             registration_pk=registration.id,
             context=context,
-            resource_link_id=f"link-{number}",
+            resource_link_id=activity.id,
             title=f"Modul {number}",
         )
+        if activity.line_item_id is not None:
+            link.lineitem_url = platform.lineitem_url(activity.line_item_id)
         db.session.add_all([module, unit, link])
         db.session.flush()
-        if link_lineitems:
-            link.lineitem_url = platform.add_line_item(
-                label=f"Link {number}", scoreMaximum=100, resourceLinkId=link.resource_link_id
-            )
         placed = CourseModule(context_pk=context.id, module_pk=module.id, resource_link_pk=link.id)
         db.session.add(placed)
         db.session.flush()
@@ -161,13 +167,13 @@ def tool(gb_app: Flask) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
-def platform(tool: LiveServer) -> Iterator[AgsPlatform]:
-    with AgsPlatform(tool_jwks_url=tool.url + "/lti/jwks.json") as server:
+def platform(tool: LiveServer) -> Iterator[Platform]:
+    with Platform(tool_jwks_url=tool.url + "/lti/jwks.json", flavour=MOODLE) as server:
         yield server
 
 
 @pytest.fixture
-def course(gb_app: Flask, platform: AgsPlatform) -> Course:
+def course(gb_app: Flask, platform: Platform) -> Course:
     return seed_course(platform)
 
 
@@ -178,8 +184,8 @@ def sqlite_tool(sqlite_gb_app: Flask) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
-def sqlite_platform(sqlite_tool: LiveServer) -> Iterator[AgsPlatform]:
-    with AgsPlatform(tool_jwks_url=sqlite_tool.url + "/lti/jwks.json") as server:
+def sqlite_platform(sqlite_tool: LiveServer) -> Iterator[Platform]:
+    with Platform(tool_jwks_url=sqlite_tool.url + "/lti/jwks.json", flavour=MOODLE) as server:
         yield server
 
 
@@ -205,5 +211,5 @@ def assert_gradebook_matches(course: Course) -> None:
 
 
 @pytest.fixture
-def sqlite_course(sqlite_gb_app: Flask, sqlite_platform: AgsPlatform) -> Course:
+def sqlite_course(sqlite_gb_app: Flask, sqlite_platform: Platform) -> Course:
     return seed_course(sqlite_platform)

@@ -15,7 +15,6 @@ from courses.models import CourseModule, GradebookOutbox
 from lti_tool.extensions import db
 from lti_tool.models import AccessToken
 from lti_tool.services.ags import AgsClient
-from tests.courses.gradebook.ags_platform import GRADE_SYNC_ONLY, AgsPlatform
 from tests.courses.gradebook.conftest import (
     COMPLETED,
     Course,
@@ -24,6 +23,8 @@ from tests.courses.gradebook.conftest import (
     outbox_rows,
     seed_course,
 )
+from tests.support.platform import Platform
+from tests.support.platform.vocab import GRADE_SYNC_ONLY
 
 pytestmark = pytest.mark.e2e
 
@@ -109,7 +110,7 @@ def test_deep_linking_line_item_is_reused(sqlite_gb_app: Flask, sqlite_course: C
 
 
 def test_grade_sync_only_uses_the_resource_links_own_line_item(
-    sqlite_gb_app: Flask, sqlite_platform: AgsPlatform
+    sqlite_gb_app: Flask, sqlite_platform: Platform
 ) -> None:
     platform = sqlite_platform
     platform.allowed_scopes = GRADE_SYNC_ONLY
@@ -126,7 +127,7 @@ def test_grade_sync_only_uses_the_resource_links_own_line_item(
 
 
 def test_grade_sync_only_refused_post_falls_back_to_the_links_line_item(
-    sqlite_gb_app: Flask, sqlite_platform: AgsPlatform
+    sqlite_gb_app: Flask, sqlite_platform: Platform
 ) -> None:
     platform = sqlite_platform
     # The launch claimed the lineitem scope, but the platform refuses to create (Moodle: 401).
@@ -140,7 +141,7 @@ def test_grade_sync_only_refused_post_falls_back_to_the_links_line_item(
 
 
 def test_existing_line_item_found_by_resource_id_across_pages(
-    sqlite_gb_app: Flask, sqlite_platform: AgsPlatform
+    sqlite_gb_app: Flask, sqlite_platform: Platform
 ) -> None:
     platform = sqlite_platform
     # Five foreign columns first: the search must follow the mixed-case next links.

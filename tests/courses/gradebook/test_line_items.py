@@ -11,8 +11,9 @@ from lti_tool.extensions import db
 from lti_tool.models import Registration
 from lti_tool.services.ags import AgsClient, service_url, with_query
 from lti_tool.services.http import ServiceError, parse_link_header
-from tests.courses.gradebook.ags_platform import GRADE_SYNC_ONLY, AgsPlatform
 from tests.courses.gradebook.conftest import Course, seed_course
+from tests.support.platform import Platform
+from tests.support.platform.vocab import GRADE_SYNC_ONLY
 
 
 def client_for(course_module: CourseModule) -> AgsClient:
@@ -115,7 +116,7 @@ def test_line_item_crud_and_paginated_results(sqlite_gb_app: Flask, sqlite_cours
 
 
 @pytest.mark.e2e
-def test_score_content_type_is_exact(sqlite_gb_app: Flask, sqlite_platform: AgsPlatform) -> None:
+def test_score_content_type_is_exact(sqlite_gb_app: Flask, sqlite_platform: Platform) -> None:
     course = seed_course(sqlite_platform, modules=1, users=1)
     url = sqlite_platform.add_line_item(label="x", scoreMaximum=100)
     client = client_for(db.session.get(CourseModule, course.course_module_ids[0]))

@@ -10,13 +10,13 @@ from flask import Flask
 from courses.models import CourseModule, UnitState, UnitVersion
 from courses.services import progress
 from lti_tool.extensions import db
-from tests.courses.gradebook.ags_platform import AgsPlatform
 from tests.courses.gradebook.conftest import drain, outbox_rows, seed_course
+from tests.support.platform import Platform
 
 pytestmark = pytest.mark.e2e
 
 
-def test_navigator_progress_reaches_the_gradebook(gb_app: Flask, platform: AgsPlatform) -> None:
+def test_navigator_progress_reaches_the_gradebook(gb_app: Flask, platform: Platform) -> None:
     course = seed_course(platform, modules=1, users=1)
     cm = db.session.get(CourseModule, course.course_module_ids[0])
     unit = cm.module.units[0]

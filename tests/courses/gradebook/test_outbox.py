@@ -18,7 +18,6 @@ from courses.models import CourseModule, GradebookOutbox, UnitProgress
 from courses.services import progress
 from lti_tool.extensions import db
 from lti_tool.models import utcnow
-from tests.courses.gradebook.ags_platform import AgsPlatform
 from tests.courses.gradebook.conftest import (
     COMPLETED,
     STARTED,
@@ -28,6 +27,7 @@ from tests.courses.gradebook.conftest import (
     outbox_rows,
     seed_course,
 )
+from tests.support.platform import Platform
 
 
 def test_enqueue_writes_in_the_same_transaction(gb_app: Flask, course: Course) -> None:
@@ -184,9 +184,7 @@ def test_unknown_rows_and_users_are_ignored(sqlite_gb_app: Flask, sqlite_course:
         )
 
 
-def test_course_without_ags_fails_visibly(
-    sqlite_gb_app: Flask, sqlite_platform: AgsPlatform
-) -> None:
+def test_course_without_ags_fails_visibly(sqlite_gb_app: Flask, sqlite_platform: Platform) -> None:
     course = seed_course(sqlite_platform, modules=1, users=1, scopes=())
     course.enqueue_all()
     drain()

@@ -18,8 +18,8 @@ from courses.gradebook.outbox import enqueue_score
 from courses.gradebook.score import ScoreState
 from courses.models import GradebookOutbox
 from lti_tool.extensions import db
-from tests.courses.gradebook.ags_platform import AgsPlatform
 from tests.courses.gradebook.conftest import assert_gradebook_matches, outbox_rows, seed_course
+from tests.support.platform import Platform
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -52,7 +52,7 @@ def wait_for(condition, timeout: float, what: str) -> None:  # type: ignore[no-u
 
 
 def test_worker_killed_mid_batch_loses_nothing(
-    gb_app: Flask, platform: AgsPlatform, database_url: str, tmp_path: Path
+    gb_app: Flask, platform: Platform, database_url: str, tmp_path: Path
 ) -> None:
     platform.score_delay = 0.1  # a slow platform: the kill lands inside a score POST
     course = seed_course(platform, modules=2, users=8)
@@ -105,7 +105,7 @@ def test_worker_killed_mid_batch_loses_nothing(
 
 
 def test_two_worker_processes_drain_one_outbox(
-    gb_app: Flask, platform: AgsPlatform, database_url: str, tmp_path: Path
+    gb_app: Flask, platform: Platform, database_url: str, tmp_path: Path
 ) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("several production workers run on PostgreSQL")

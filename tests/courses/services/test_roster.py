@@ -1,5 +1,6 @@
-"""The roster: NRPS over real HTTP with a token endpoint and several pages, a platform without
-NRPS (ILIAS), failures as German notices, and the Link header parser."""
+"""The roster: NRPS over real HTTP with a token endpoint and several pages (the test platform as
+Moodle), a platform without NRPS (as ILIAS), failures as German notices, and the Link header
+parser."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from lti_tool.extensions import db
 from lti_tool.models import LtiUser
 from lti_tool.services.http import next_page_url
 from tests.conftest import LiveServer
-from tests.courses.web.dl_platform import INSTRUCTOR, LEARNER, DLPlatform, form_of, token_of
+from tests.factories import token_of
+from tests.support.platform import GRADE_SYNC_OFF, ILIAS, MOODLE, Platform, form_of
+from tests.support.platform.vocab import INSTRUCTOR, LEARNER
 
 pytestmark = pytest.mark.e2e
 
@@ -43,21 +46,28 @@ def live(app: Flask) -> Iterator[LiveServer]:
         yield server
 
 
-def _platform(live: LiveServer, **kwargs: object) -> Iterator[DLPlatform]:
-    platform = DLPlatform(tool_url=live.url, **kwargs)  # type: ignore[arg-type]
+def _platform(live: LiveServer, **kwargs: object) -> Iterator[Platform]:
+    platform = Platform(tool_url=live.url, **kwargs)  # type: ignore[arg-type]
     platform.register_with_tool()
     yield platform
     platform.close()
 
 
 @pytest.fixture
-def moodle(app: Flask, live: LiveServer) -> Iterator[DLPlatform]:
-    yield from _platform(live, members=[dict(m) for m in MEMBERS], page_size=2)
+def moodle(app: Flask, live: LiveServer) -> Iterator[Platform]:
+    # NRPS only (no grade sync): the roster is the subject, and its token asks for NRPS alone.
+    yield from _platform(
+        live,
+        flavour=MOODLE,
+        grade_sync=GRADE_SYNC_OFF,
+        members=[dict(m) for m in MEMBERS],
+        page_size=2,
+    )
 
 
 @pytest.fixture
-def ilias(app: Flask, live: LiveServer) -> Iterator[DLPlatform]:
-    yield from _platform(live, nrps=False)
+def ilias(app: Flask, live: LiveServer) -> Iterator[Platform]:
+    yield from _platform(live, flavour=ILIAS)
 
 
 def _memberships() -> dict[str, CourseMembership]:
@@ -68,7 +78,7 @@ def _memberships() -> dict[str, CourseMembership]:
     return {sub: membership for sub, membership in rows}
 
 
-def test_nrps_roster_follows_every_page(app: Flask, live: LiveServer, moodle: DLPlatform) -> None:
+def test_nrps_roster_follows_every_page(app: Flask, live: LiveServer, moodle: Platform) -> None:
     nav = moodle.launch(requests.Session(), {"sub": "nav-1", "name": "Nora Navi"}, [LEARNER])
     assert nav.status_code == 200
     browser = requests.Session()
@@ -102,7 +112,7 @@ def test_nrps_roster_follows_every_page(app: Flask, live: LiveServer, moodle: DL
     assert len(moodle.nrps_requests) == 3
 
     # "Teilnehmerliste aktualisieren": a member left, another joined.
-    moodle.members = [m for m in moodle.members if m["user_id"] != "nav-3"] + [
+    moodle.members = [m for m in moodle.members or [] if m["user_id"] != "nav-3"] + [
         {"user_id": "nav-6", "roles": [LEARNER], "name": "Neu Navi"}
     ]
     action, fields = form_of(roster.text)
@@ -123,7 +133,7 @@ def test_nrps_roster_follows_every_page(app: Flask, live: LiveServer, moodle: DL
     ("status", "phrase"), [(500, "später erneut"), (403, "Zugriff verweigert")]
 )
 def test_nrps_failure_is_a_german_notice(
-    app: Flask, live: LiveServer, moodle: DLPlatform, status: int, phrase: str
+    app: Flask, live: LiveServer, moodle: Platform, status: int, phrase: str
 ) -> None:
     moodle.nrps_status = status
     browser = requests.Session()
@@ -145,11 +155,15 @@ def test_nrps_failure_is_a_german_notice(
 
 
 def test_platform_without_nrps_roster_is_the_launchers(
-    app: Flask, live: LiveServer, ilias: DLPlatform
+    app: Flask, live: LiveServer, ilias: Platform
 ) -> None:
     # ILIAS: no NRPS, pseudonymous sub, names withheld as "-" (lti-notes §3).
     ilias.launch(requests.Session(), {"sub": "a1b2c3", "name": "-"}, [LEARNER])
-    ilias.launch(requests.Session(), {"sub": "d4e5f6", "name": "Erika Muster"}, [LEARNER])
+    # ILIAS sends "-" for names it does not share; this launch shares them, so that the roster
+    # shows both kinds.
+    ilias.launch(
+        requests.Session(), {"sub": "d4e5f6", "name": "Erika Muster"}, [LEARNER], names=True
+    )
     browser = requests.Session()
     page = ilias.launch(browser, {"sub": "lotse-x", "name": "Lotta Lotse"}, [INSTRUCTOR])
     assert page.status_code == 200

@@ -1,5 +1,6 @@
 """Deep Linking 2.0: the catalogue picker, the signed response, and its round trip over real HTTP
-with an independent platform (lti1p3platform) that verifies the JWT against the tool's JWKS."""
+with the independent test platform (tests/support/platform), which verifies the JWT against the
+tool's JWKS."""
 
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ from lti_tool.services.deep_linking import (
 from lti_tool.vocab import Claim
 from tests import factories as f
 from tests.conftest import LiveServer
-from tests.courses.web.dl_platform import INSTRUCTOR, LEARNER, DLPlatform, form_of, submit, token_of
+from tests.factories import token_of
+from tests.support.platform import GRADE_SYNC_OFF, Platform, form_of, submit
+from tests.support.platform.vocab import DL_SETTINGS, INSTRUCTOR, LEARNER
 
 pytestmark = pytest.mark.e2e
 
@@ -39,9 +42,10 @@ def live(app: Flask) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
-def lms(app: Flask, live: LiveServer) -> Iterator[DLPlatform]:
-    platform = DLPlatform(tool_url=live.url)
-    platform.register_with_tool()
+def lms(app: Flask, live: LiveServer) -> Iterator[Platform]:
+    # Deep Linking and NRPS only: the platform's launches carry no AGS claim.
+    platform = Platform(tool_url=live.url, grade_sync=GRADE_SYNC_OFF)
+    platform.register_with_tool("DL-Plattform")
     f.module("b1-recht", title="Rechtsrahmen", kind="basiswissen", position=1)
     f.module("b3-prozess", title="Prozessmanagement", kind="basiswissen", position=3)
     f.module("p1-hund", title="Hundesteuer online", kind="best-practice", position=1)
@@ -50,7 +54,7 @@ def lms(app: Flask, live: LiveServer) -> Iterator[DLPlatform]:
 
 
 def test_round_trip_platform_verifies_response_and_finds_modules(
-    app: Flask, live: LiveServer, lms: DLPlatform
+    app: Flask, live: LiveServer, lms: Platform
 ) -> None:
     browser = requests.Session()
     picker = lms.launch(
@@ -83,7 +87,9 @@ def test_round_trip_platform_verifies_response_and_finds_modules(
     answer = browser.post(live.url + action, data=fields, timeout=10)
     assert answer.status_code == 200, answer.text[:500]
     return_url, _return_fields = form_of(answer.text)
-    assert return_url == lms.url + "/dl/return"
+    assert lms.last_claims is not None
+    assert return_url == lms.last_claims[DL_SETTINGS]["deep_link_return_url"]
+    assert return_url.startswith(lms.dl_return_url)
     assert "Weiter zum LMS" in answer.text  # visible button besides the auto-submit script
     assert "lotse-autosubmit.js" in answer.text
 
@@ -139,7 +145,7 @@ def test_round_trip_platform_verifies_response_and_finds_modules(
     assert "Nora Navi" in lotse.text
 
 
-def test_navigator_deep_linking_launch_is_refused(app: Flask, lms: DLPlatform) -> None:
+def test_navigator_deep_linking_launch_is_refused(app: Flask, lms: Platform) -> None:
     page = lms.launch(requests.Session(), {"sub": "nav-9"}, [LEARNER], deep_linking=True)
     assert page.status_code == 403
     assert lms.received == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
@@ -20,7 +20,7 @@ from courses.models import (
 from courses.services.progress import score_state
 from lti_tool.extensions import db
 from lti_tool.vocab import ActivityProgress, GradingProgress
-from tests.factories import RIGHT, WRONG, http_launch, make_module, place, text_of
+from tests.factories import RIGHT, WRONG, http_launch, make_module, place, text_of, token_of
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -32,10 +32,6 @@ def _quiz_form(token: str, answers: dict[str, list[str]], **extra: str) -> dict[
     return form
 
 
-def _token_of(location: str) -> str:
-    return parse_qs(urlsplit(location).query)["lt"][0]
-
-
 def test_navigator_walks_the_whole_module_and_submits(app, client):
     module = make_module("b9-test", title="Rechtsrahmen im Test")
     nav = http_launch(client, module_id="b9-test")
@@ -43,7 +39,7 @@ def test_navigator_walks_the_whole_module_and_submits(app, client):
     start = client.get(nav.location)
     assert start.status_code == 303
     assert urlsplit(start.headers["Location"]).path == "/module/b9-test"
-    token = _token_of(start.headers["Location"])
+    token = token_of(start.headers["Location"])
     page = client.get(start.headers["Location"])
     assert page.status_code == 200
     text = text_of(page.data)

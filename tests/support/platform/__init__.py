@@ -5,41 +5,40 @@ port with: the OIDC login initiation and authentication endpoint (resource link 
 launches, auto-posted id_token forms), its own RSA key and JWKS (:meth:`Platform.rotate_key`),
 the token endpoint (client assertion checked like Moodle's token.php or ILIAS' ltitoken.php),
 AGS as Moodle's gradebookservices or ILIAS' grade service, NRPS with pagination quirks, the Deep
-Linking return endpoint, fault knobs and recorders. See platform.py for the knobs, and
+Linking return endpoint, LTI Dynamic Registration (OpenID configuration, start page,
+registration endpoint), fault knobs and recorders. See platform.py for the knobs, and
 ``variants.py`` for the launch variants of the 1EdTech certification.
 
-Mapping from the three old fakes (kept until their users are switched):
+Every test that needs a platform over HTTP uses this one (it replaced the three fakes the suite
+had: a launch-only platform on lti1p3platform, an AGS-only Moodle, a Deep Linking/NRPS one, and
+the Dynamic Registration platforms built on the first). Where to start:
 
-- tests/support/lti_platform.py ``TestPlatform(tool_url=…)`` → ``Platform(tool_url=…)``
-  (generic flavour); ``launch(session, user, roles, resource_link_id, custom,
-  resource_link_title=…, with_course=…)`` keeps its signature (a ``Person`` or the old user
-  dict); ``register_with(app)``, ``last_launch_form``, ``auth_login_url``, ``auth_token_url``,
-  ``key_set_url``, ``tool_*_url`` unchanged; ``requests`` (paths) → ``paths`` (``requests`` now
-  lists service requests as (method, path), as AgsPlatform did); ``Course`` → ``add_course()``
-  / ``platform.course``; ``bearer_scopes()`` unchanged; ``requests.count("/jwks")`` →
-  ``jwks_served`` (the generic flavour keeps the paths ``/auth``, ``/token``, ``/jwks``);
-  ``read_form``/``submit_form`` → ``browser.read_form``/``browser.submit_form``;
-  ``platform_key(name)`` → ``keys.signing_key(name)``.
-- tests/gradebook/ags_platform.py ``AgsPlatform(tool_jwks_url=…)`` →
-  ``Platform(tool_jwks_url=…, flavour="moodle")`` (starts at once; ``with`` still works);
-  ``client_id``, ``course_id`` → ``course.id``, ``type_id``, ``page_size``, ``score_status``,
-  ``allowed_scopes`` (or ``grade_sync="grade_sync_only"``), ``score_delay``, ``timeout_sleep``,
-  ``retry_after``, ``non_gradable``, ``fail_next``, ``add_line_item``, ``item_id``, ``grade``,
-  ``accepted``, ``line_items``, ``grades``, ``score_posts``, ``tokens``, ``token_requests``,
-  ``jwks_fetches``, ``requests``, ``faults``, ``faults_served``, ``in_flight``, ``overlaps``,
-  ``lock``, ``token_url``, ``lineitems_url``, ``lineitem_url(id)`` unchanged; the constants
-  ``ALL_SCOPES``, ``GRADE_SYNC_ONLY``, ``SCOPE_*`` are in ``vocab``. Differences: scores whose
-  ``scoreGiven`` is not FullyGraded are stored without a grade (``final_grade`` None), as Moodle
-  does; a missing ``type_id`` is accepted (Moodle 3.7+ finds the type by the token).
-- tests/lotse/dl_platform.py ``DLPlatform(tool_url=…, nrps=…, members=…, page_size=…,
-  nrps_status=…)`` → ``Platform(tool_url=…, flavour="generic", …)`` with the same knobs;
-  ``launch(…, deep_linking=True, data=…)``, ``received``, ``dl_errors``, ``nrps_requests``,
-  ``token_requests``, ``nrps_url``, ``register_with_tool()`` unchanged; ``context_id`` →
-  ``course.id``; ``/dl/return`` → ``dl_return_url``; ``form_of``, ``submit``, ``token_of`` →
-  ``browser.form_of``, ``browser.submit``, ``browser.token_of``. Differences: launches carry
-  the AGS claim unless ``grade_sync="off"``; the deployment id is "1" (``deployment_id="7"``
-  restores the old one); the login initiation is a GET redirect, pylti1p3's cookie check page
-  is followed as its script does (:func:`browser.follow_cookie_check`).
+- Launches: ``Platform(tool_url=…)``, ``register_with(app)`` or ``register_with_tool()``, then
+  ``launch(session, person, roles, resource_link_id, custom, with_course=…,
+  resource_link_title=…, deep_linking=…, data=…, names=…, email=…, ags=…, nrps=…, claims=…)``
+  with a :class:`Person` or a user dict (``{"sub": …, "name": …}``). Recorders: ``paths``
+  (every path asked for), ``requests`` (service requests as (method, path)), ``jwks_served``,
+  ``last_launch_form``, ``last_claims``; ``bearer_scopes()`` inside a request context of
+  ``app``. Generic launches carry the AGS claim unless ``grade_sync="off"``.
+- Grades (no launch needed): ``Platform(tool_jwks_url=…, flavour="moodle")``; ``add_link``
+  (an activity, ``graded=True`` with its own line item), ``add_line_item``, ``lineitem_url``,
+  ``lineitems_url``, ``grade``, ``final_grade``, ``accepted``, ``score_posts``, ``line_items``,
+  ``tokens``, ``token_requests``, ``jwks_fetches``; knobs ``allowed_scopes`` or
+  ``grade_sync``, ``score_status``, ``page_size``, ``pagination``, ``non_gradable``,
+  ``score_delay``, ``fail_next(n, kind)``, ``retry_after``, ``timeout_sleep``. Constants
+  ``ALL_SCOPES``, ``GRADE_SYNC_ONLY`` and ``SCOPE_*`` are in ``vocab``. As Moodle does, a score
+  that is not FullyGraded is stored without a grade (``final_grade`` None) and a missing
+  ``type_id`` is accepted.
+- Deep Linking and NRPS: ``received``, ``dl_errors``, ``dl_return_url``, ``nrps_url``,
+  ``nrps_requests``; knobs ``nrps``, ``members`` (raw members instead of the enrolments),
+  ``nrps_status``; the pages in between with :func:`form_of`, :func:`submit`,
+  :func:`token_of` (the tool's launch token in a URL, also ``tests.factories.token_of``).
+- Dynamic Registration (``registration.py``): ``start_url(registration_url)`` is where the
+  admin's browser goes; ``configuration_url``, ``registration_requests``,
+  ``configuration_requests``, ``registration_received``, ``registered``; knobs
+  ``configuration_overrides``, ``registration_status``, ``next_client_id``,
+  ``hold_registration``, ``next_deployment_id``; a Moodle registration stays pending until
+  ``activate()``. After it, launches use what the tool registered.
 """
 
 from .browser import follow_cookie_check, form_of, read_form, submit, submit_form, token_of

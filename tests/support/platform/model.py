@@ -22,7 +22,7 @@ class Person:
 
     @classmethod
     def of(cls, value: Person | dict[str, Any]) -> Person:
-        """A Person from itself or from the old fakes' user dicts (``{"sub": …, "name": …}``)."""
+        """A Person from itself or from a user dict (``{"sub": …, "name": …}``)."""
         if isinstance(value, Person):
             return value
         return cls(

@@ -17,7 +17,7 @@ import time
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, abort, jsonify, redirect
+from flask import Flask, Response, abort, redirect
 from flask import request as flask_request
 from flask.typing import ResponseReturnValue
 
@@ -79,50 +79,6 @@ def install(app: Flask, platform: Platform) -> None:
     @app.route(_path(platform, "auth"), methods=["GET", "POST"])
     def auth() -> Response:
         return authenticate(platform)
-
-    @app.get(_path(platform, "openid_configuration"))
-    def openid_configuration() -> Response:
-        return jsonify(platform_configuration(platform))
-
-
-def platform_configuration(platform: Platform) -> dict[str, Any]:
-    """The platform's OpenID configuration for Dynamic Registration. Moodle:
-    mod/lti/openid-configuration.php (every service scope plus openid, ``messages_supported`` as
-    plain strings); ILIAS: lticonfig.php → ilObjLTIConsumer::getOpenidConfig (``scopes_supported``
-    only openid, ``claims_supported`` iss and aud, ``product_family_code`` "ilias.de",
-    lti-notes §3). The registration endpoint itself is not played here."""
-    config: dict[str, Any] = {
-        "issuer": platform.issuer,
-        "token_endpoint": platform.auth_token_url,
-        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
-        "token_endpoint_auth_signing_alg_values_supported": ["RS256"],
-        "jwks_uri": platform.key_set_url,
-        "authorization_endpoint": platform.auth_login_url,
-        "response_types_supported": ["id_token"],
-        "subject_types_supported": ["public", "pairwise"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-    }
-    messages: list[Any] = [RESOURCE_LINK_REQUEST, DEEP_LINKING_REQUEST]
-    if platform.flavour == "ilias":
-        config.update(
-            registration_endpoint=platform.url + "/Modules/LTIConsumer/ltiregistration.php",
-            scopes_supported=["openid"],
-            claims_supported=["iss", "aud"],
-        )
-        family, messages = "ilias.de", [{"type": m} for m in messages]
-    else:
-        config.update(
-            registration_endpoint=platform.url + "/mod/lti/openid-registration.php",
-            scopes_supported=[*platform.permitted_scopes(), "openid"],
-            claims_supported=["sub", "iss", "name", "given_name", "family_name", "email"],
-        )
-        family = "moodle" if platform.flavour == "moodle" else "generic"
-    config["https://purl.imsglobal.org/spec/lti-platform-configuration"] = {
-        "product_family_code": family,
-        "version": "9.7" if platform.flavour == "ilias" else "4.5",
-        "messages_supported": messages,
-    }
-    return config
 
 
 def _path(platform: Platform, name: str) -> str:

@@ -28,7 +28,16 @@ from flask import Flask, Response, jsonify
 from flask import request as flask_request
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from . import browser, deep_linking, ilias_services, moodle_services, nrps, oidc, tokens
+from . import (
+    browser,
+    deep_linking,
+    ilias_services,
+    moodle_services,
+    nrps,
+    oidc,
+    registration,
+    tokens,
+)
 from .keys import KeyRing
 from .model import (
     DEFAULT,
@@ -65,6 +74,8 @@ ENDPOINTS: dict[str, dict[str, str]] = {
         "services": "/mod/lti/services.php",
         "dl_return": "/mod/lti/contentitem_return.php",
         "openid_configuration": "/mod/lti/openid-configuration.php",
+        "registration": "/mod/lti/openid-registration.php",
+        "registration_start": "/mod/lti/startltiadvregistration.php",
     },
     ILIAS: {
         "auth": "/Modules/LTIConsumer/ltiauth.php",
@@ -75,6 +86,8 @@ ENDPOINTS: dict[str, dict[str, str]] = {
         "services": "/Modules/LTIConsumer/ltiservices.php",
         "dl_return": "/Modules/LTIConsumer/ltidlreturn.php",
         "openid_configuration": "/Modules/LTIConsumer/lticonfig.php",
+        "registration": "/Modules/LTIConsumer/ltiregistration.php",
+        "registration_start": "/Modules/LTIConsumer/ltiregstart.php",
     },
     GENERIC: {
         "auth": "/auth",
@@ -83,6 +96,8 @@ ENDPOINTS: dict[str, dict[str, str]] = {
         "services": "/mod/lti/services.php",
         "dl_return": "/dl/return",
         "openid_configuration": "/.well-known/openid-configuration",
+        "registration": "/register",
+        "registration_start": "/register/start",
     },
 }
 
@@ -93,7 +108,7 @@ class Platform:
 
     Start with ``Platform(tool_url=live.url, flavour="moodle")`` (the server runs at once; use it
     as a context manager or call :meth:`close`). ``tool_jwks_url`` alone is enough for service
-    tests that never launch (the old ``AgsPlatform``)."""
+    tests that never launch (the gradebook tests)."""
 
     __test__ = False  # not a test class
 
@@ -112,7 +127,7 @@ class Platform:
     """Names and Role Provisioning (Moodle's "IMS LTI Names and Role Provisioning"); ILIAS has
     none, whatever this says."""
     allowed_scopes: tuple[str, ...] | None = None
-    """Overrides the scopes the token endpoint grants (old AgsPlatform knob)."""
+    """Overrides the scopes the token endpoint grants (instead of :attr:`grade_sync`)."""
     share_name: bool | None = None
     """Whether launches carry names (Moodle "sendname"; ILIAS "privacy name": off sends "-").
     None: the flavour's default (Moodle/generic yes, ILIAS "-")."""
@@ -150,13 +165,26 @@ class Platform:
     """Moodle keeps the tool's key set cached and refetches only when a signature fails
     (locallib.php lti_verify_with_keyset); False fetches it at every token request (ILIAS)."""
     members: list[dict[str, Any]] | None = None
-    """NRPS: raw members to serve instead of the course's enrolments (old DLPlatform knob)."""
+    """NRPS: raw members to serve instead of the course's enrolments."""
     nrps_status: int = 200
 
     # --- faults --------------------------------------------------------------------------------
     score_delay: float = 0.0
     timeout_sleep: float = 1.5
     retry_after: int = 1
+
+    # --- Dynamic Registration (registration.py) ------------------------------------------------
+    configuration_overrides: dict[str, Any] = field(default_factory=dict)
+    """Keys to change in the OpenID configuration; a value of None removes the key."""
+    registration_status: int | None = None
+    """Answer every registration POST with this status (a platform failing)."""
+    next_client_id: str | None = None
+    """The client id the next registration gets (to meet an existing registration)."""
+    hold_registration: threading.Event | None = None
+    """If set, a registration POST waits for it (two parallel registrations)."""
+    next_deployment_id: int | None = None
+    """The deployment id the next registration gets: Moodle the next lti_types id (default 7),
+    ILIAS the next provider id (default 12)."""
 
     def __post_init__(self) -> None:
         if self.flavour not in FLAVOURS:
@@ -226,6 +254,20 @@ class Platform:
         self.last_claims: dict[str, Any] | None = None
         """The claims of the last id_token the platform signed."""
 
+        # Dynamic Registration.
+        self.registration_requests: list[dict[str, Any]] = []
+        """Body and Authorization header of every registration POST, in order."""
+        self.configuration_requests = 0
+        self.registration_received = threading.Event()
+        self.registered: dict[str, Any] | None = None
+        """The tool's registration as the platform stored it (its launches use it)."""
+        self.registered_clients: set[str] = set()
+        """Moodle: client ids of the tool types registered so far (a token is used once)."""
+        self.active = True
+        """False while a dynamically registered Moodle tool is pending (:meth:`activate`)."""
+        if self.next_deployment_id is None:
+            self.next_deployment_id = 12 if self.flavour == ILIAS else 7
+
         self._ids = itertools.count(1)
         self._link_ids = itertools.count(12 if self.flavour == MOODLE else 80)
         self._obj_ids = itertools.count(300)
@@ -270,10 +312,14 @@ class Platform:
 
     @property
     def tool_login_url(self) -> str:
+        if self.registered:
+            return str(self.registered["initiate_login_uri"])
         return self._tool("/lti/login")
 
     @property
     def tool_launch_url(self) -> str:
+        if self.registered:
+            return str(self.registered["redirect_uris"][0])
         return self._tool("/lti/launch")
 
     def _tool(self, path: str) -> str:
@@ -460,7 +506,7 @@ class Platform:
         return link
 
     def link(self, link_id: str, course: Any = None) -> Link:
-        """The link with that id, placed (ungraded) on first use (old fakes' ``rl-1``)."""
+        """The link with that id, placed (ungraded) on first use (e.g. ``rl-1``)."""
         target = self._course(course)
         with self.lock:
             found = target.links.get(link_id)
@@ -526,7 +572,7 @@ class Platform:
 
     def add_line_item(self, course: Any = None, **data: Any) -> str:
         """A line item made on the platform's side (Deep Linking, a teacher): returns its URL
-        (old AgsPlatform API; fields as in AGS JSON: label, scoreMaximum, resourceId, tag,
+        (fields as in AGS JSON: label, scoreMaximum, resourceId, tag,
         resourceLinkId)."""
         if self.flavour == ILIAS:
             raise RuntimeError("ILIAS has one line item per LTI object: use add_link()")
@@ -625,6 +671,42 @@ class Platform:
         registration = add_platform(self.registration_values(name, product_family=product_family))
         db.session.commit()
         return int(registration.id)
+
+    # --- Dynamic Registration ------------------------------------------------------------------
+
+    @property
+    def configuration_url(self) -> str:
+        """The platform's OpenID configuration (Moodle openid-configuration.php, ILIAS
+        lticonfig.php)."""
+        return self.endpoint("openid_configuration")
+
+    def start_url(self, tool_url: str) -> str:
+        """Where an admin's browser registers the tool at ``tool_url`` (its registration URL)."""
+        return registration.start_url(self, tool_url)
+
+    def activate(self) -> None:
+        """The admin activates the pending tool (Moodle: Manage tools › Pending › Activate)."""
+        with self.lock:
+            self.active = True
+
+    def take_deployment_id(self) -> int:
+        """The next deployment id a registration gives (Moodle's type id, ILIAS' provider)."""
+        with self.lock:
+            assert self.next_deployment_id is not None
+            number = self.next_deployment_id
+            self.next_deployment_id += 1
+            return number
+
+    def remember_registration(
+        self, body: dict[str, Any], client_id: str, deployment_id: str
+    ) -> None:
+        """From now on launch with what the tool registered, as the new client."""
+        with self.lock:
+            self.registered = body
+            self.client_id = client_id
+            self.deployment_id = deployment_id
+            self.type_id = deployment_id
+            self.tool_jwks_url = str(body.get("jwks_uri") or self.tool_jwks_url)
 
     # --- the browser flow ----------------------------------------------------------------------
 
@@ -726,6 +808,7 @@ class Platform:
             moodle_services.install(app, self)
         nrps.install(app, self)
         deep_linking.install(app, self)
+        registration.install(app, self)
         return app
 
     def service_fault(self) -> Response | None:
