@@ -155,6 +155,7 @@ def test_a_graded_assignment_reads_abgeschlossen_on_every_page_and_in_the_lms(
     assert "Status: abgeschlossen" in mine and "in Bearbeitung" not in mine
     page = f.text_of(tc.get("/module/b8-test", navigator.token).data)
     assert "100 %" in page and "Status: abgeschlossen" in page
+    assert "Abgeschlossen ist das Modul, sobald Ihre Digital-Lotsin" in page  # the rules it shows
     api = client.get("/api/module/b8-test", headers=navigator.headers).get_json()
     assert (api["status"], api["percent"], api["status_label"]) == (
         "completed",
