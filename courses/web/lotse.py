@@ -657,6 +657,8 @@ def submission_file(submission_pk: int, file_pk: int) -> Response:
         conditional=False,
         etag=False,
     )
+    # The stored type, exactly (werkzeug would add a second "; charset=utf-8" to a text/* one).
+    response.headers["Content-Type"] = stored.content_type
     response.headers["Cache-Control"] = "private, no-store"
     if not inline:
         response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"

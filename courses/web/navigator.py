@@ -537,6 +537,9 @@ def download(file_id: int) -> ResponseReturnValue:
         download_name=stored.original_name,
         max_age=0,
     )
+    # The stored type, exactly: werkzeug appends "; charset=utf-8" to every text/* mimetype,
+    # even to "text/csv; charset=utf-8", which made the header carry the charset twice.
+    response.headers["Content-Type"] = stored.content_type
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
