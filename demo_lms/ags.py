@@ -259,10 +259,10 @@ def results(line_item_id: int) -> Response:
             "scoreOf": lineitem_url(line_item_id),
             "userId": grade.user_id,
         }
-        if grade.score_given is not None and grade.score_maximum:
+        points = gradebook.column_points(grade, item)
+        if points is not None and grade.score_maximum:
             # Results are on the line item's scale (AGS §3.3.3.3).
-            share = grade.score_given / grade.score_maximum
-            result["resultScore"] = _number(share * item.score_maximum)
+            result["resultScore"] = _number(points)
             result["resultMaximum"] = _number(item.score_maximum)
         if grade.comment:
             result["comment"] = grade.comment

@@ -44,6 +44,19 @@ class Score:
     comment: str | None = None
 
 
+def column_points(score: Score, item: LineItem) -> float | None:
+    """The grade a score makes in its column, on the column's scale: ``scoreGiven`` rescaled from
+    the score's ``scoreMaximum`` to the line item's (14 of 25 in a column of 100 is 56). Moodle
+    does the same (mod/lti/service/gradebookservices/classes/local/service/gradebookservices.php,
+    ``save_grade_item``: "Rescale to match the grade item maximum"); so do AGS results (§3.3.3.3).
+    None without points."""
+    if score.score_given is None:
+        return None
+    if not score.score_maximum:
+        return score.score_given
+    return score.score_given * item.score_maximum / score.score_maximum
+
+
 def _line_item(row: Any) -> LineItem:
     return LineItem(
         id=row.id,

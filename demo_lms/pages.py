@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from flask import Response, jsonify, render_template, request
 from flask_babel import gettext, ngettext
 
+from lti_tool.vocab import progress_label
+
 from . import content, gradebook, store
 from .blueprint import bp
 from .content import ResourceLink
@@ -96,6 +98,8 @@ def gradebook_page() -> str:
         links=links,
         grades=grades,
         counters=numbers,
+        column_points=gradebook.column_points,
+        progress_label=progress_label,
     )
 
 

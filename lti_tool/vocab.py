@@ -1,7 +1,12 @@
-"""LTI vocabularies in one place: claim URIs, message types, scopes, AGS progress values and
-content types."""
+"""LTI vocabularies in one place: claim URIs, message types, scopes, AGS progress values (with
+their German labels) and content types."""
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 
 class Claim(StrEnum):
@@ -56,6 +61,34 @@ class GradingProgress(StrEnum):
     PENDING_MANUAL = "PendingManual"
     FAILED = "Failed"
     NOT_READY = "NotReady"
+
+
+#: German labels of the AGS progress values: a German page never shows the raw terms (the tool's
+#: Notenbuch shows the module status instead, the demo LMS these).
+ACTIVITY_PROGRESS_LABELS = {
+    ActivityProgress.INITIALIZED: lazy_gettext("nicht begonnen"),
+    ActivityProgress.STARTED: lazy_gettext("begonnen"),
+    ActivityProgress.IN_PROGRESS: lazy_gettext("in Bearbeitung"),
+    ActivityProgress.SUBMITTED: lazy_gettext("eingereicht"),
+    ActivityProgress.COMPLETED: lazy_gettext("abgeschlossen"),
+}
+GRADING_PROGRESS_LABELS = {
+    GradingProgress.FULLY_GRADED: lazy_gettext("bewertet"),
+    GradingProgress.PENDING: lazy_gettext("Bewertung ausstehend"),
+    GradingProgress.PENDING_MANUAL: lazy_gettext("Bewertung von Hand ausstehend"),
+    GradingProgress.FAILED: lazy_gettext("Bewertung fehlgeschlagen"),
+    GradingProgress.NOT_READY: lazy_gettext("noch keine Bewertung"),
+}
+
+
+def progress_label(activity_progress: str | None, grading_progress: str | None) -> str:
+    """``("Completed", "FullyGraded")`` -> ``"abgeschlossen · bewertet"``; a value AGS does not
+    know reads "unbekannt" rather than the raw term."""
+    pairs: tuple[tuple[Mapping[Any, object], str | None], ...] = (
+        (ACTIVITY_PROGRESS_LABELS, activity_progress),
+        (GRADING_PROGRESS_LABELS, grading_progress),
+    )
+    return " · ".join(str(labels.get(value, _("unbekannt"))) for labels, value in pairs)
 
 
 SCORE_CONTENT_TYPE = "application/vnd.ims.lis.v1.score+json"

@@ -28,11 +28,19 @@ from courses.models import (
     CatalogUnit,
     CourseModule,
     CourseModuleMember,
+    UnitKind,
     UnitProgress,
 )
 from courses.models import UnitState as US
 from courses.services.municipalities import by_key
-from courses.services.progress import COMPLETE_STATES, MODULE_STATUS_LABELS, ModuleStatus
+from courses.services.progress import (
+    COMPLETE_STATES,
+    MODULE_STATUS_LABELS,
+    ModuleStatus,
+    UnitCounts,
+    module_percent,
+    module_status,
+)
 from courses.services.roster import NO_MUNICIPALITY, active_navigators, sort_key
 from lti_tool.extensions import db
 from lti_tool.models import LtiContext, utcnow
@@ -50,21 +58,6 @@ BUCKETS: list[tuple[str, int, int]] = [
     ("75–99 %", 75, 99),
     ("100 %", 100, 100),
 ]
-
-
-def module_status(
-    total: int, complete: int, returned: int, submitted: int, started: int
-) -> ModuleStatus:
-    """A module's status from unit counts, by the rules of
-    :class:`courses.services.progress.ModuleProgress` (returned, pending review, completed, in
-    progress, not started)."""
-    if returned:
-        return ModuleStatus.RETURNED
-    if total and complete >= total:
-        return ModuleStatus.PENDING_REVIEW if submitted else ModuleStatus.COMPLETED
-    if started:
-        return ModuleStatus.IN_PROGRESS
-    return ModuleStatus.NOT_STARTED
 
 
 @dataclass(frozen=True)
@@ -175,7 +168,7 @@ STATE_FILTERS: list[tuple[str, Any]] = [
 ]
 
 
-def _modules(context: LtiContext) -> list[tuple[CourseModule, int]]:
+def _modules(context: LtiContext) -> list[tuple[CourseModule, int, int]]:
     placed = db.session.scalars(
         select(CourseModule)
         .join(CatalogModule, CatalogModule.id == CourseModule.module_pk)
@@ -183,7 +176,14 @@ def _modules(context: LtiContext) -> list[tuple[CourseModule, int]]:
         .options(joinedload(CourseModule.module).selectinload(CatalogModule.units))
         .order_by(CatalogModule.kind, CatalogModule.position, CatalogModule.title)
     ).unique()
-    return [(cm, len(cm.module.active_units)) for cm in placed]
+    return [
+        (
+            cm,
+            len(cm.module.active_units),
+            sum(1 for unit in cm.module.active_units if unit.kind == UnitKind.ASSIGNMENT),
+        )
+        for cm in placed
+    ]
 
 
 def _limited_members(course_module_pks: list[int]) -> dict[int, set[int]]:
@@ -202,7 +202,8 @@ def _limited_members(course_module_pks: list[int]) -> dict[int, set[int]]:
 def _unit_counts(
     context: LtiContext, module_pks: list[int]
 ) -> dict[tuple[int, int], tuple[int, ...]]:
-    """(user, module) -> (complete, returned, submitted, started) unit counts, in one query."""
+    """(user, module) -> (complete, started, submitted, graded, returned) unit counts, in one
+    query (only assignments can be submitted, graded or returned)."""
     if not module_pks:
         return {}
 
@@ -215,9 +216,10 @@ def _unit_counts(
             UnitProgress.user_pk,
             CatalogUnit.module_pk,
             count_if(state.in_([s.value for s in COMPLETE_STATES])),
-            count_if(state == US.RETURNED.value),
-            count_if(state == US.SUBMITTED.value),
             count_if(state != US.NOT_STARTED.value),
+            count_if(state == US.SUBMITTED.value),
+            count_if(state == US.GRADED.value),
+            count_if(state == US.RETURNED.value),
         )
         .join(CatalogUnit, CatalogUnit.id == UnitProgress.unit_pk)
         .where(
@@ -249,31 +251,41 @@ def build_overview(context: LtiContext, filters: Filters | None = None) -> Overv
             limited=cm.limited_to_members,
             unit_count=units,
         )
-        for cm, units in placed
+        for cm, units, _assignments in placed
     ]
-    members = _limited_members([cm.id for cm, _u in placed if cm.limited_to_members])
-    counts = _unit_counts(context, [cm.module_pk for cm, _u in placed])
+    members = _limited_members([cm.id for cm, _u, _a in placed if cm.limited_to_members])
+    counts = _unit_counts(context, [cm.module_pk for cm, _u, _a in placed])
     navigators = active_navigators(context)
 
     rows: list[NavigatorRow] = []
     for navigator in navigators:
         user_pk, key = navigator.user_pk, navigator.municipality_key
         cells = []
-        for cm, total in placed:
+        for cm, total, assignments in placed:
             assigned = not cm.limited_to_members or user_pk in members[cm.id]
             if not assigned:
                 cells.append(Cell(cm.id, assigned=False))
                 continue
-            complete, returned, submitted, started = counts.get(
-                (user_pk, cm.module_pk), (0, 0, 0, 0)
+            complete, started, submitted, graded, returned = counts.get(
+                (user_pk, cm.module_pk), (0, 0, 0, 0, 0)
             )
-            status = module_status(total, complete, returned, submitted, started)
+            # The same rules as the Navigator's pages and the gradebook (progress.module_status).
+            unit_counts = UnitCounts(
+                total=total,
+                assignments=assignments,
+                complete=complete,
+                started=started,
+                submitted=submitted,
+                graded=graded,
+                returned=returned,
+            )
+            status = module_status(unit_counts)
             overdue = (
                 cm.due_at is not None
                 and now > cm.due_at
                 and status not in (ModuleStatus.PENDING_REVIEW, ModuleStatus.COMPLETED)
             )
-            percent = min(complete, total) * 100 // total if total else 0
+            percent = module_percent(unit_counts, status)
             cells.append(Cell(cm.id, True, status, percent, overdue))
         municipality = by_key(key) if key else None
         rows.append(

@@ -211,6 +211,50 @@ def assigned_course_module(launch: LaunchContext, slug: str) -> CourseModule:
     return placed
 
 
+@dataclass(frozen=True)
+class ModuleElsewhere:
+    """A catalogue module that a cross-reference leads to and the Navigator cannot open in this
+    course: what it is, and why it is not theirs here."""
+
+    module: CatalogModule
+    placed: bool
+    """Placed in this course, but limited to other Navigatoren."""
+    unit: CatalogUnit | None
+    """The unit the link named, if it named one."""
+
+    @property
+    def retired(self) -> bool:
+        return self.module.retired_at is not None
+
+
+def module_elsewhere(
+    launch: LaunchContext, slug: str, unit_slug: str | None = None
+) -> ModuleElsewhere:
+    """The catalogue module ``slug`` (and its unit ``unit_slug``) for a Navigator it is not
+    assigned to. Readings link to every module of the catalogue, whichever a course holds; the
+    catalogue itself is no secret, so the description is shown instead of a 404. Raises
+    :class:`NotFound` when the catalogue has no such module or unit (or the launch no course)."""
+    if launch.context_pk is None:
+        raise NotFound("launch without a course")
+    module = db.session.scalars(select(CatalogModule).where(CatalogModule.slug == slug)).first()
+    if module is None:
+        raise NotFound("no such module")
+    unit = None
+    if unit_slug is not None:
+        unit = next((u for u in module.units if u.slug == unit_slug), None)
+        if unit is None:
+            raise NotFound("no such unit")
+    placed = (
+        db.session.scalars(
+            select(CourseModule.id).where(
+                CourseModule.context_pk == launch.context_pk, CourseModule.module_pk == module.id
+            )
+        ).first()
+        is not None
+    )
+    return ModuleElsewhere(module=module, placed=placed, unit=unit)
+
+
 def unit_of(course_module: CourseModule, unit_slug: str) -> tuple[CatalogUnit, UnitVersion]:
     """An active unit of the module and its current content version, else :class:`NotFound`."""
     unit = next((u for u in course_module.module.active_units if u.slug == unit_slug), None)

@@ -7,40 +7,48 @@ When a unit is complete
     - assignment: when it is submitted (``submitted``) or graded (``graded``). A submission the
       Lotse returned for revision (``returned``) is not complete.
 
-Module percent
-    complete units ÷ active units of the module, rounded down, so 100 % means every unit is
-    complete. A module whose assignment is submitted but not yet graded shows
-    "100 % – Bewertung ausstehend".
+When a module is "abgeschlossen" (one definition, :func:`module_status`)
+    - A module with practical assignments is abgeschlossen as soon as every assignment is graded:
+      the Lotse's judgement decides, whether or not every reading is confirmed and every quiz
+      passed (the quizzes are a self-check; a Navigator may hand in the assignment first, and the
+      Lotse's grade must not wait for a click on "gelesen").
+    - A module without an assignment is abgeschlossen when every unit is complete.
 
 Module status (the first rule that applies)
-    1. an assignment is returned                  → zur Überarbeitung zurückgegeben
-    2. every unit complete, one still ungraded    → eingereicht – Bewertung ausstehend
-    3. every unit complete                        → abgeschlossen
-    4. any unit started                           → in Bearbeitung
-    5. otherwise                                  → nicht begonnen
+    1. an assignment is returned                           → zur Überarbeitung zurückgegeben
+    2. every assignment graded (or, without assignments,
+       every unit complete)                                → abgeschlossen
+    3. every assignment handed in, one not yet graded      → eingereicht – Bewertung ausstehend
+    4. any unit started                                    → in Bearbeitung
+    5. otherwise                                           → nicht begonnen
 
-AGS mapping (:func:`score_state`, lti-notes §6), one score per Navigator and course module; the
-first row that applies:
+Module percent
+    complete units ÷ active units of the module, rounded down; an abgeschlossen module is 100 %
+    (so the percent and the status never contradict each other on a page).
 
-    =======================================  ================  ===============  ==================
-    State                                    activityProgress  gradingProgress  score
-    =======================================  ================  ===============  ==================
-    an assignment returned for revision      InProgress        Pending          –
-    an assignment submitted, not yet graded  Submitted         PendingManual    –
-    every assignment graded                  Completed         FullyGraded      Lotse's points of
-                                                                                rubric maximum
-    nicht begonnen                           Initialized       NotReady         –
-    abgeschlossen, quizzes only              Completed         FullyGraded      mean quiz percent
-                                                                                of 100
-    abgeschlossen, readings only             Completed         FullyGraded      100 of 100
-    otherwise (in Bearbeitung)               Started           NotReady         –
-    =======================================  ================  ===============  ==================
+The same status everywhere
+    :func:`module_status` is the only place that decides it: the Navigator's pages and API
+    (:class:`ModuleProgress`), the Lotse's overview with its CSV and JSON (which counts the unit
+    states in SQL and passes the counts in), and the gradebook: the AGS score is the status's row
+    of :data:`AGS_PROGRESS` (:func:`score_state`), and the Notenbuch reads the status back from
+    what was sent (:func:`status_of_score`).
 
-With assignments the gradebook gets the Lotse's judgement (the quizzes are a self-check), as soon
-as it is there: a Navigator may hand in the assignment before confirming every reading, and the
-Lotse's grade must not wait for that (the module status on the pages still says "in
-Bearbeitung"). A graded submission whose review carries no points gives
-``score_given`` None.
+AGS mapping (lti-notes §6), one score per Navigator and course module:
+
+    ===============================  ================  ===============  =========================
+    Status                           activityProgress  gradingProgress  score
+    ===============================  ================  ===============  =========================
+    nicht begonnen                   Initialized       NotReady         –
+    in Bearbeitung                   Started           NotReady         –
+    zur Überarbeitung zurückgegeben  InProgress        Pending          –
+    eingereicht – Bewertung aussteh. Submitted         PendingManual    –
+    abgeschlossen, with assignments  Completed         FullyGraded      Lotse's points of the
+                                                                        rubric maximum
+    abgeschlossen, quizzes only      Completed         FullyGraded      mean quiz percent of 100
+    abgeschlossen, readings only     Completed         FullyGraded      100 of 100
+    ===============================  ================  ===============  =========================
+
+A graded submission whose review carries no points gives ``score_given`` None.
 """
 
 from __future__ import annotations
@@ -109,6 +117,72 @@ def is_complete(state: UnitState) -> bool:
 
 
 @dataclass(frozen=True)
+class UnitCounts:
+    """What a module's status and percent are computed from: how many of its active units are in
+    which state. The pages count them in Python (:class:`ModuleProgress`), the overview in SQL."""
+
+    total: int
+    """Active units of the module."""
+    assignments: int
+    """Active practical assignments of the module."""
+    complete: int = 0
+    started: int = 0
+    """Units in any state but ``not_started``."""
+    submitted: int = 0
+    """Assignments handed in and waiting for the Lotse."""
+    graded: int = 0
+    returned: int = 0
+
+
+def module_status(counts: UnitCounts) -> ModuleStatus:
+    """The module status of the module docstring: the one definition of "abgeschlossen"."""
+    if counts.returned:
+        return ModuleStatus.RETURNED
+    if counts.assignments:
+        if counts.graded >= counts.assignments:
+            return ModuleStatus.COMPLETED
+        if counts.submitted and counts.submitted + counts.graded >= counts.assignments:
+            return ModuleStatus.PENDING_REVIEW
+    elif counts.total and counts.complete >= counts.total:
+        return ModuleStatus.COMPLETED
+    if counts.started:
+        return ModuleStatus.IN_PROGRESS
+    return ModuleStatus.NOT_STARTED
+
+
+def module_percent(counts: UnitCounts, status: ModuleStatus) -> int:
+    """Complete units of all, rounded down; 100 for an abgeschlossen module."""
+    if status == ModuleStatus.COMPLETED:
+        return 100
+    return min(counts.complete, counts.total) * 100 // counts.total if counts.total else 0
+
+
+#: The AGS progress pair sent for each module status (the table of the module docstring).
+AGS_PROGRESS: dict[ModuleStatus, tuple[ActivityProgress, GradingProgress]] = {
+    ModuleStatus.NOT_STARTED: (ActivityProgress.INITIALIZED, GradingProgress.NOT_READY),
+    ModuleStatus.IN_PROGRESS: (ActivityProgress.STARTED, GradingProgress.NOT_READY),
+    ModuleStatus.RETURNED: (ActivityProgress.IN_PROGRESS, GradingProgress.PENDING),
+    ModuleStatus.PENDING_REVIEW: (ActivityProgress.SUBMITTED, GradingProgress.PENDING_MANUAL),
+    ModuleStatus.COMPLETED: (ActivityProgress.COMPLETED, GradingProgress.FULLY_GRADED),
+}
+
+
+def status_of_score(
+    activity_progress: str | None, grading_progress: str | None
+) -> ModuleStatus | None:
+    """The module status a sent AGS score stands for (the Notenbuch shows it in German, as the
+    overview does); None for a pair this tool does not send."""
+    return next(
+        (
+            status
+            for status, (activity, grading) in AGS_PROGRESS.items()
+            if activity == activity_progress and grading == grading_progress
+        ),
+        None,
+    )
+
+
+@dataclass(frozen=True)
 class UnitStatus:
     unit: CatalogUnit
     state: UnitState
@@ -138,21 +212,27 @@ class ModuleProgress:
         return sum(1 for u in self.units if u.complete)
 
     @property
+    def counts(self) -> UnitCounts:
+        """The unit counts :func:`module_status` decides on."""
+        states = [u.state for u in self.units]
+        assignments = [u.state for u in self.units if u.unit.kind == UnitKind.ASSIGNMENT]
+        return UnitCounts(
+            total=self.total,
+            assignments=len(assignments),
+            complete=self.complete_count,
+            started=sum(1 for s in states if s != UnitState.NOT_STARTED),
+            submitted=assignments.count(UnitState.SUBMITTED),
+            graded=assignments.count(UnitState.GRADED),
+            returned=assignments.count(UnitState.RETURNED),
+        )
+
+    @property
     def percent(self) -> int:
-        return self.complete_count * 100 // self.total if self.total else 0
+        return module_percent(self.counts, self.status)
 
     @property
     def status(self) -> ModuleStatus:
-        states = [u.state for u in self.units]
-        if UnitState.RETURNED in states:
-            return ModuleStatus.RETURNED
-        if self.total and self.complete_count == self.total:
-            if UnitState.SUBMITTED in states:
-                return ModuleStatus.PENDING_REVIEW
-            return ModuleStatus.COMPLETED
-        if any(s != UnitState.NOT_STARTED for s in states):
-            return ModuleStatus.IN_PROGRESS
-        return ModuleStatus.NOT_STARTED
+        return module_status(self.counts)
 
     @property
     def status_label(self) -> str:
@@ -256,24 +336,15 @@ def current_version(unit: CatalogUnit) -> UnitVersion | None:
 
 
 def score_state(user: LtiUser, course_module: CourseModule) -> ScoreState:
-    """The AGS score of ``user`` in ``course_module`` (table in the module docstring)."""
+    """The AGS score of ``user`` in ``course_module``: the row of :data:`AGS_PROGRESS` for the
+    module status the pages show, with the score once the module is abgeschlossen."""
     progress = module_progress(user.id, course_module)
     status = progress.status
-    if status == ModuleStatus.RETURNED:
-        return ScoreState(ActivityProgress.IN_PROGRESS, GradingProgress.PENDING)
-    # The assignments decide whatever the other units' state (module docstring).
-    assignments = [u.state for u in progress.units if u.unit.kind == UnitKind.ASSIGNMENT]
-    if UnitState.SUBMITTED in assignments:
-        return ScoreState(ActivityProgress.SUBMITTED, GradingProgress.PENDING_MANUAL)
-    if assignments and all(state == UnitState.GRADED for state in assignments):
-        given, maximum = _final_score(user.id, course_module, progress)
-        return ScoreState(ActivityProgress.COMPLETED, GradingProgress.FULLY_GRADED, given, maximum)
-    if status == ModuleStatus.NOT_STARTED:
-        return ScoreState(ActivityProgress.INITIALIZED, GradingProgress.NOT_READY)
-    if status == ModuleStatus.COMPLETED:
-        given, maximum = _final_score(user.id, course_module, progress)
-        return ScoreState(ActivityProgress.COMPLETED, GradingProgress.FULLY_GRADED, given, maximum)
-    return ScoreState(ActivityProgress.STARTED, GradingProgress.NOT_READY)
+    activity, grading = AGS_PROGRESS[status]
+    if status != ModuleStatus.COMPLETED:
+        return ScoreState(activity, grading)
+    given, maximum = _final_score(user.id, course_module, progress)
+    return ScoreState(activity, grading, given, maximum)
 
 
 def _final_score(

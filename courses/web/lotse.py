@@ -10,6 +10,7 @@ can be reached.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import (
@@ -299,26 +300,44 @@ def _exported_overview() -> Overview:
     return build_overview(context, _filters(context, focus=False))
 
 
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+
+
+def export_filename(overview: Overview, extension: str) -> str:
+    """``uebersicht-<course>-<YYYY-MM-DD>.<extension>``: the course's short name (or its id) in
+    lower-case ASCII letters, digits and dashes, so the header needs no quoting rules and the
+    file says which course and day it holds."""
+    context = overview.context
+    course = (context.label or context.context_id or "").casefold().translate(_UMLAUTS)
+    course = re.sub(r"[^a-z0-9]+", "-", course).strip("-")[:40].strip("-") or "kurs"
+    return f"uebersicht-{course}-{iso_day(overview.generated_at)}.{extension}"
+
+
+def _download(response: Response, overview: Overview, extension: str) -> Response:
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{export_filename(overview, extension)}"'
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 @bp.get("/lotse/uebersicht.csv")
 @lotse_required
 def dashboard_csv() -> Response:
-    """The overview as CSV for German Excel (UTF-8 with BOM, ``;``, CRLF)."""
+    """The overview as CSV for German Excel (UTF-8 with BOM, ``;``, CRLF), a download."""
     overview = _exported_overview()
-    response = Response(overview_csv(overview), mimetype="text/csv")
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    stamp = iso_day(overview.generated_at)
-    response.headers["Content-Disposition"] = f'attachment; filename="uebersicht-{stamp}.csv"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    # mimetype "text/csv" becomes "text/csv; charset=utf-8" (werkzeug adds the charset).
+    return _download(Response(overview_csv(overview), mimetype="text/csv"), overview, "csv")
 
 
 @bp.get("/api/lotse/uebersicht")
 @lotse_required
 def dashboard_json() -> Response:
-    """The overview as JSON (fields: :class:`courses.reports.schema.OverviewSchema`)."""
-    response = jsonify(OverviewSchema().dump(_exported_overview()))
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    """The overview as JSON (fields: :class:`courses.reports.schema.OverviewSchema`), served as
+    a download: a person who follows the page's link gets a file, never a bare JSON page (no
+    title, no language, no landmarks); a script reads the same body."""
+    overview = _exported_overview()
+    return _download(jsonify(OverviewSchema().dump(overview)), overview, "json")
 
 
 # --- roster and municipalities -------------------------------------------------------------
@@ -644,6 +663,8 @@ def submission_file(submission_pk: int, file_pk: int) -> Response:
         conditional=False,
         etag=False,
     )
+    # The stored type, exactly (werkzeug would add a second "; charset=utf-8" to a text/* one).
+    response.headers["Content-Type"] = stored.content_type
     response.headers["Cache-Control"] = "private, no-store"
     # Inline too: a PDF or an image a Navigator uploaded runs no script and reaches nothing of
     # the tool's origin, shown or downloaded.

@@ -12,6 +12,7 @@ import html
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from courses.models import (
     UnitKind,
     UnitVersion,
 )
-from courses.services.errors import Invalid, Locked
+from courses.services.errors import Invalid, Locked, NotFound
 from courses.services.learning import (
     SaveOutcome,
     assigned_course_module,
@@ -40,6 +41,7 @@ from courses.services.learning import (
     delete_submission_file,
     downloadable_file,
     mark_read,
+    module_elsewhere,
     neighbours,
     open_unit,
     save_submission,
@@ -156,25 +158,26 @@ _A_TAG = re.compile(r"<a\s[^>]*>", re.IGNORECASE)
 _INTERNAL_HREF = re.compile(r'href="(/module/[A-Za-z0-9_\-/]*)(#[^"]*)?"')
 
 
-def with_token_links(body_html: str | None) -> Markup:
+def with_token_links(body_html: str | None, origin: tuple[str, str] | None = None) -> Markup:
     """The sanitised HTML of a reading or brief, with internal links (``data-internal="1"``,
-    ``/module/...``) carrying the launch token. Other links never get the token."""
+    ``/module/...``) carrying the launch token. Other links never get the token. A link into
+    another module also names ``origin`` (module and unit slug of the page) as ``von``, so that
+    the page it leads to can link back (:func:`render_elsewhere`)."""
     if not body_html:
         return Markup("")
     token = html.escape(quote(launch_token(), safe=""))
+
+    def rewrite(path: str, fragment: str) -> str:
+        query = f"?lt={token}"
+        if origin is not None and path.split("/")[2] != origin[0]:
+            query += "&amp;von=" + html.escape(quote(f"{origin[0]}/{origin[1]}", safe="/"))
+        return f'href="{html.escape(request.script_root)}{path}{query}{fragment}"'
 
     def add_token(match: re.Match[str]) -> str:
         tag = match.group(0)
         if 'data-internal="1"' not in tag:
             return tag
-        return _INTERNAL_HREF.sub(
-            lambda m: (
-                f'href="{html.escape(request.script_root)}{m.group(1)}?lt={token}'
-                f'{m.group(2) or ""}"'
-            ),
-            tag,
-            count=1,
-        )
+        return _INTERNAL_HREF.sub(lambda m: rewrite(m.group(1), m.group(2) or ""), tag, count=1)
 
     # The HTML was sanitised at import (nh3); only our own attribute is added here.
     return Markup(_A_TAG.sub(add_token, body_html))  # noqa: S704
@@ -207,12 +210,58 @@ def my_modules() -> str:
     return render_my_modules(current_launch())
 
 
+@dataclass(frozen=True)
+class BackLink:
+    url: str
+    title: str
+
+
+def _back_link(launch: LaunchContext) -> BackLink | None:
+    """The unit a cross-reference came from (``von=<module>/<unit>``), if the Navigator may open
+    it; anything else in ``von`` is ignored."""
+    origin = request.args.get("von", "")
+    module_slug, _sep, unit_slug = origin.partition("/")
+    if not module_slug or not unit_slug:
+        return None
+    try:
+        placed = assigned_course_module(launch, module_slug)
+        unit, _version = unit_of(placed, unit_slug)
+    except NotFound:
+        return None
+    url = tool_url("navigator.unit", slug=placed.module.slug, unit=unit.slug)
+    return BackLink(url=url, title=unit.title)
+
+
+def render_elsewhere(launch: LaunchContext, slug: str, unit_slug: str | None = None) -> str:
+    """The page of a catalogue module that is not the Navigator's in this course (a reading's
+    cross-reference leads there): what it is, that it is not part of the course, and the way
+    back. A 404 only when the catalogue has no such module or unit."""
+    elsewhere = module_elsewhere(launch, slug, unit_slug)
+    log.info(
+        "cross-reference outside the course: launch=%s module=%s placed=%s",
+        launch.id,
+        elsewhere.module.id,
+        elsewhere.placed,
+    )
+    return render_template(
+        "courses/module_elsewhere.html",
+        launch=launch,
+        module=elsewhere.module,
+        elsewhere=elsewhere,
+        back=_back_link(launch),
+    )
+
+
 @bp.get("/module/<slug>")
 @navigator_required
 def module(slug: str) -> str:
-    """A module: summary, objectives, sources, units with their states, where to go on."""
+    """A module: summary, objectives, sources, units with their states, where to go on. A
+    catalogue module that is not the Navigator's here: :func:`render_elsewhere`."""
     launch = current_launch()
-    placed = assigned_course_module(launch, slug)
+    try:
+        placed = assigned_course_module(launch, slug)
+    except NotFound:
+        return render_elsewhere(launch, slug)
     return render_template(
         "courses/module.html",
         launch=launch,
@@ -226,15 +275,28 @@ UnitView = Callable[..., ResponseReturnValue]
 
 
 def unit_route(
-    blueprint: Blueprint, rule: str, *, kind: UnitKind | None = None, **options: Any
+    blueprint: Blueprint,
+    rule: str,
+    *,
+    kind: UnitKind | None = None,
+    elsewhere: bool = False,
+    **options: Any,
 ) -> Callable[[UnitView], UnitView]:
     """Register a Navigator's view of one unit (its ``rule`` has ``<slug>`` and ``<unit>``): the
     view gets the launch, the assigned course module, the unit and its current version instead;
-    anything not assigned to the Navigator, or a unit not of ``kind``, is 404."""
+    anything not assigned to the Navigator, or a unit not of ``kind``, is 404 — with
+    ``elsewhere``, a unit of a catalogue module that is not the Navigator's here shows
+    :func:`render_elsewhere` instead (the target of a cross-reference)."""
 
     def decorator(view: UnitView) -> UnitView:
         @wraps(view)
         def resolved(slug: str, unit: str, **values: Any) -> ResponseReturnValue:
+            if elsewhere:
+                launch = current_launch()
+                try:
+                    assigned_course_module(launch, slug)
+                except NotFound:
+                    return render_elsewhere(launch, slug, unit)
             context = unit_context(slug, unit)
             if kind is not None and context[2].kind != kind:
                 abort(404)
@@ -293,7 +355,7 @@ def _render_unit(
     elif unit.kind == UnitKind.ASSIGNMENT:
         submission = submission_of(launch.user_pk, placed.context_pk, unit.id)
         context.update(
-            body=with_token_links(version.body_html),
+            body=with_token_links(version.body_html, (placed.module.slug, unit.slug)),
             criteria=(version.rubric or {}).get("criteria") or [],
             max_points=rubric_maximum(version),
             submission=submission,
@@ -310,12 +372,12 @@ def _render_unit(
             },
         )
     else:
-        context.update(body=with_token_links(version.body_html))
+        context.update(body=with_token_links(version.body_html, (placed.module.slug, unit.slug)))
     context.update(extra)
     return render_template(f"courses/unit_{unit.kind}.html", **context), status
 
 
-@unit_route(bp, "/module/<slug>/einheit/<unit>")
+@unit_route(bp, "/module/<slug>/einheit/<unit>", elsewhere=True)
 def unit(
     launch: LaunchContext, placed: CourseModule, catalog_unit: CatalogUnit, version: UnitVersion
 ) -> ResponseReturnValue:
@@ -537,6 +599,9 @@ def download(file_id: int) -> ResponseReturnValue:
         download_name=stored.original_name,
         max_age=0,
     )
+    # The stored type, exactly: werkzeug appends "; charset=utf-8" to every text/* mimetype,
+    # even to "text/csv; charset=utf-8", which made the header carry the charset twice.
+    response.headers["Content-Type"] = stored.content_type
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"

@@ -58,6 +58,9 @@ PAGES: dict[str, Callable[[Site], Visit]] = {
         {"lt": s.tokens[NAVIGATOR], "text": "x" * 100_001, "aktion": "entwurf"},
     ),
     "Gemeinde": lambda s: Visit(s.url("/gemeinde", NAVIGATOR)),
+    "Querverweis auf ein Modul außerhalb des Kurses": lambda s: Visit(
+        s.url("/module/b2-basiskomponenten", NAVIGATOR, von=f"{MODULE}/{READING}")
+    ),
     # Lotse
     "Lotse-Übersicht": lambda s: Visit(s.url("/lotse/uebersicht", LOTSE)),
     "Lotse-Übersicht gefiltert leer": lambda s: Visit(

@@ -6,11 +6,13 @@ Self-contained: one app with its own SQLite files and one loopback server for th
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -532,3 +534,66 @@ def test_setup_is_idempotent_and_counts_token_requests(served: Served) -> None:
     assert again.exit_code == 0, again.output
     assert "aktualisiert" in again.output
     assert stats["token_requests"] >= stats["tokens_issued"] >= 1
+
+
+# -- the pages a person reads -----------------------------------------------------------------
+
+
+def _visible(html: str) -> str:
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html))).strip()
+
+
+def test_gradebook_shows_the_grade_on_the_columns_scale_in_german(served: Served) -> None:
+    """A score of 14 of 25 in a column of 100 is 56 of 100, as Moodle rescales it; the page says
+    what was sent and the progress in German, never "Completed · FullyGraded"."""
+    token = access_token(served, Scope.AGS_LINEITEM, Scope.AGS_SCORE)
+    auth = {"Authorization": f"Bearer {token}"}
+    created = requests.post(
+        f"{served.demo}/ags/lineitems?type_id=1",
+        json={"label": "Praxisaufgabe B3", "scoreMaximum": 100, "resourceId": "b3-skala"},
+        headers={**auth, "Content-Type": "application/vnd.ims.lis.v2.lineitem+json"},
+        timeout=5,
+    )
+    assert created.status_code == 201, created.text
+    item = created.json()
+    sent = requests.post(
+        scores_url(item["id"]),
+        json={
+            "userId": NAVIGATOR.sub,
+            "timestamp": datetime.now(UTC).isoformat(),
+            "activityProgress": "Completed",
+            "gradingProgress": "FullyGraded",
+            "scoreGiven": 14,
+            "scoreMaximum": 25,
+        },
+        headers={**auth, "Content-Type": SCORE_TYPE},
+        timeout=5,
+    )
+    assert sent.status_code == 200, sent.text
+
+    page = requests.get(f"{served.demo}/gradebook", timeout=5).text
+    item_id = item["id"].split("/lineitems/")[1].split("/")[0]
+    cell = re.search(
+        rf'<td data-line-item="{item_id}" data-user="{NAVIGATOR.sub}">(.*?)</td>', page, re.S
+    )
+    assert cell is not None
+    text = _visible(cell.group(1))
+    assert text.startswith("56 / 100 gesendet: 14 / 25 abgeschlossen · bewertet"), text
+    header = re.search(r"<th scope=\"col\">\s*Praxisaufgabe B3(.*?)</th>", page, re.S)
+    assert header is not None and "max. 100" in _visible(header.group(1))
+    for raw in ("Completed", "FullyGraded", "NotReady", "Started", "PendingManual"):
+        assert raw not in _visible(page), raw
+
+
+def test_launch_buttons_say_who_is_lotse_and_who_navigator(served: Served) -> None:
+    page = requests.get(f"{served.demo}/", timeout=5).text
+    buttons = re.findall(
+        r'<a class="button[^"]*" href="[^"]*"\s+data-launch="[^"]*"\s+'
+        r'data-user="([^"]+)"[^>]*>([^<]*)</a>',
+        page,
+    )
+    assert {sub for sub, _text in buttons} == {p.sub for p in PEOPLE}
+    for sub, text in buttons:
+        person = next(p for p in PEOPLE if p.sub == sub)
+        role = "Lotse/Lotsin" if person.is_instructor else "Navigator/in"
+        assert unescape(text) == f"Als {person.name} starten ({role})"

@@ -1,6 +1,7 @@
 """The AGS mapping of ``courses.services.progress.score_state``: submitted →
 Submitted/PendingManual, graded → Completed/FullyGraded, returned → InProgress/Pending, whatever
-the state of the module's other units (README, "Notenbuch-Synchronisation")."""
+the state of the module's other units, and the module status the pages show says the same
+(README, "Notenbuch-Synchronisation" and "Wann ein Modul abgeschlossen ist")."""
 
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ def test_the_assignment_decides_even_before_every_reading_is_confirmed(app: Flas
         files=[],
     )
     db.session.commit()
-    assert module_progress(navigator.id, placed).status == ModuleStatus.IN_PROGRESS
+    assert module_progress(navigator.id, placed).status == ModuleStatus.PENDING_REVIEW
     assert _ags(navigator, placed) == ("Submitted", "PendingManual", None, None)
     assert _outbox_payload(navigator, placed)["gradingProgress"] == "PendingManual"
 
@@ -69,6 +70,7 @@ def test_the_assignment_decides_even_before_every_reading_is_confirmed(app: Flas
         GradingInput(Decision.RETURNED, revision_notes="Bitte den Bezug zur Kommune ergänzen."),
     )
     db.session.commit()
+    assert module_progress(navigator.id, placed).status == ModuleStatus.RETURNED
     assert _ags(navigator, placed) == ("InProgress", "Pending", None, None)
 
     outcome = save_submission(
@@ -85,7 +87,9 @@ def test_the_assignment_decides_even_before_every_reading_is_confirmed(app: Flas
         GradingInput(Decision.GRADED, points={"vollstaendig": 5, "bezug": 2.5}),
     )
     db.session.commit()
-    assert module_progress(navigator.id, placed).status == ModuleStatus.IN_PROGRESS
+    # Graded is abgeschlossen, on the pages as in the LMS, with the reading still unconfirmed.
+    progress = module_progress(navigator.id, placed)
+    assert (progress.status, progress.percent) == (ModuleStatus.COMPLETED, 100)
     assert _ags(navigator, placed) == ("Completed", "FullyGraded", 7.5, 10.0)
     payload = _outbox_payload(navigator, placed)
     assert (payload["gradingProgress"], payload["scoreGiven"], payload["scoreMaximum"]) == (

@@ -7,7 +7,7 @@ import io
 
 from sqlalchemy import func, select
 
-from courses.models import QuizAttempt, Submission, SubmissionFile
+from courses.models import QuizAttempt, Submission, SubmissionFile, UnitProgress
 from lti_tool.extensions import db
 from tests.factories import RIGHT, http_launch, make_module
 
@@ -112,7 +112,7 @@ def test_a_lotse_of_another_course_cannot_download(app, client):
     assert download.status_code == 404
 
 
-def test_modules_of_other_courses_and_unknown_units_are_404(app, client):
+def test_modules_of_other_courses_are_only_described_and_unknown_units_are_404(app, client):
     make_module("b9-test")
     make_module("c9-test")
     here = http_launch(client, module_id="b9-test")
@@ -121,8 +121,16 @@ def test_modules_of_other_courses_and_unknown_units_are_404(app, client):
         client, sub="n2", module_id="c9-test", context_id="course-2", resource_link_id="l2"
     )
     client.get(elsewhere.location)
-    for path in ("/module/c9-test", "/module/c9-test/einheit/lesen", "/module/b9-test/einheit/x"):
+    # A cross-reference to a module of the catalogue that this course does not hold gets its
+    # description (the catalogue is no secret), never another course's units or progress.
+    for path in ("/module/c9-test", "/module/c9-test/einheit/lesen"):
+        page = client.get(path, query_string={"lt": here.token})
+        assert page.status_code == 200
+        assert "nicht Teil Ihres Kurses" in page.text
+        assert "/module/c9-test/einheit/" not in page.text and "course-2" not in page.text
+    for path in ("/module/b9-test/einheit/x", "/module/c9-test/einheit/x", "/module/gibt-es-nicht"):
         assert client.get(path, query_string={"lt": here.token}).status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(UnitProgress)) == 0
     assert client.get("/api/module/c9-test", headers=here.headers).status_code == 404
     assert (
         client.post(

@@ -232,7 +232,11 @@ def test_limited_module_is_only_for_its_members(app, client):
     place(member.context, _module("b9-test"), members=[member.user])
     assert "Testmodul b9-test" in text_of(client.get(member.location).data)
     assert "Testmodul b9-test" not in text_of(client.get(other.location).data)
-    assert client.get("/module/b9-test", query_string={"lt": other.token}).status_code == 404
+    # Followed from a cross-reference, it says so instead of a 404, and opens nothing.
+    elsewhere = client.get("/module/b9-test", query_string={"lt": other.token})
+    assert elsewhere.status_code == 200
+    assert "Ihnen in diesem Kurs nicht zugewiesen" in text_of(elsewhere.data)
+    assert "/module/b9-test/einheit/" not in elsewhere.text
     # A link to it opens "Meine Module" with a notice instead.
     linked = http_launch(client, sub="andere", module_id="b9-test", resource_link_id="link-2")
     page = client.get(linked.location)
