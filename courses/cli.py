@@ -332,7 +332,7 @@ def privacy_export(platform_name: str, sub: str, out: Path | None) -> None:
 @privacy_group.command("erase")
 @_platform_option
 @_sub_option
-@click.option("--yes", is_flag=True, help="Ohne Rückfrage löschen (für Skripte).")
+@click.option("--yes", is_flag=True, help="Ohne Rückfrage löschen (sonst „löschen“ eintippen).")
 def privacy_erase(platform_name: str, sub: str, yes: bool) -> None:
     """Eine Person mit allen ihren Daten und Dateien löschen (Art. 17 DSGVO)."""
     user = _person(platform_name, sub)
@@ -352,10 +352,14 @@ def privacy_erase(platform_name: str, sub: str, yes: bool) -> None:
         )
     if not yes:
         try:
-            confirmed = click.confirm("Unwiderruflich löschen?", default=False)
+            answer = click.prompt(
+                "Unwiderruflich löschen? Zum Bestätigen „löschen“ eingeben",
+                default="",
+                show_default=False,
+            )
         except click.Abort:
-            confirmed = False
-        if not confirmed:
+            answer = ""
+        if answer.strip().casefold() != "löschen":
             db.session.rollback()
             click.echo("Abgebrochen. Nichts gelöscht.", err=True)
             raise SystemExit(1)

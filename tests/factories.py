@@ -383,6 +383,7 @@ def launch(
     nrps_url: str | None = None,
     name: str | None = None,
     resource_link_id: str = "link-1",
+    email: str | None = None,
 ) -> Started:
     """Record a validated launch with the tool's own code (as after ``/lti/launch``)."""
     deployment = registration.deployments[0]
@@ -399,6 +400,8 @@ def launch(
     )
     if name:
         claims["name"] = name
+    if email:
+        claims["email"] = email
     if custom:
         claims[Claim.CUSTOM] = custom
     if nrps_url:

@@ -861,7 +861,9 @@ def _clear_link_customs(context_pks: list[int]) -> int:
 
 
 def _orphaned_people(cutoff: datetime) -> Select[Any]:
-    """People with nothing left in any course, not seen since ``cutoff``."""
+    """People with nothing of their own left in any course, not seen since ``cutoff``. That a
+    person decided on someone else's submission or corrected someone else's municipality keeps
+    nobody: those links are removed with the person (as on erasure)."""
     references: Sequence[Any] = (
         select(Launch.user_pk),
         select(CourseMembership.user_pk),
@@ -870,16 +872,43 @@ def _orphaned_people(cutoff: datetime) -> Select[Any]:
         select(QuizAttempt.user_pk),
         select(Submission.user_pk),
         select(GradebookOutbox.user_pk),
-        select(GradingDecision.lotse_pk).where(GradingDecision.lotse_pk.is_not(None)),
-        select(NavigatorMunicipality.updated_by_pk).where(
-            NavigatorMunicipality.updated_by_pk.is_not(None)
-        ),
     )
     seen = func.coalesce(LtiUser.last_launch_at, LtiUser.created_at)
     query = select(LtiUser.id).where(seen < cutoff)
     for reference in references:
         query = query.where(LtiUser.id.not_in(reference))
     return query
+
+
+def _delete_people(people: list[int]) -> dict[str, int]:
+    """Delete these people with their municipality; unlink what they did for others."""
+    counts = dict.fromkeys(
+        ("navigator_municipality", "decisions_unlinked", "municipalities_unlinked", "lti_user"), 0
+    )
+    for chunk in (people[start : start + 500] for start in range(0, len(people), 500)):
+        counts["navigator_municipality"] += _count(
+            delete(NavigatorMunicipality)
+            .where(NavigatorMunicipality.user_pk.in_(chunk))
+            .execution_options(synchronize_session=False)
+        )
+        counts["decisions_unlinked"] += _count(
+            update(GradingDecision)
+            .where(GradingDecision.lotse_pk.in_(chunk))
+            .values(lotse_pk=None)
+            .execution_options(synchronize_session=False)
+        )
+        counts["municipalities_unlinked"] += _count(
+            update(NavigatorMunicipality)
+            .where(NavigatorMunicipality.updated_by_pk.in_(chunk))
+            .values(updated_by_pk=None)
+            .execution_options(synchronize_session=False)
+        )
+        counts["lti_user"] += _count(
+            delete(LtiUser)
+            .where(LtiUser.id.in_(chunk))
+            .execution_options(synchronize_session=False)
+        )
+    return counts
 
 
 def purge_expired(
@@ -945,21 +974,7 @@ def purge_expired(
             .execution_options(synchronize_session=False)
         )
         counts["resource_link_custom"] = _clear_link_customs(due)
-    # Decided once: deleting one person's rows must not make another person look orphaned.
-    people = list(db.session.scalars(_orphaned_people(cutoff)))
-    counts["navigator_municipality"] = 0
-    counts["lti_user"] = 0
-    for chunk in (people[start : start + 500] for start in range(0, len(people), 500)):
-        counts["navigator_municipality"] += _count(
-            delete(NavigatorMunicipality)
-            .where(NavigatorMunicipality.user_pk.in_(chunk))
-            .execution_options(synchronize_session=False)
-        )
-        counts["lti_user"] += _count(
-            delete(LtiUser)
-            .where(LtiUser.id.in_(chunk))
-            .execution_options(synchronize_session=False)
-        )
+    counts.update(_delete_people(list(db.session.scalars(_orphaned_people(cutoff)))))
     stray = _stray_files(now)
     counts["file"] = len(paths)
     counts["stray_file"] = len(stray)
