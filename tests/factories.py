@@ -281,6 +281,7 @@ def http_launch(
     resource_link_id: str = "link-1",
     context_id: str = "course-1",
     name: str | None = "Erika Muster",
+    email: str | None = None,
 ) -> Launched:
     """A real resource-link launch: OIDC login, signed id_token, POST /lti/launch (303)."""
     make_platform()
@@ -301,6 +302,8 @@ def http_launch(
         extra[Claim.CUSTOM] = {"module_id": module_id}
     if name is not None:
         extra["name"] = name
+    if email is not None:
+        extra["email"] = email
     claims = launch_claims(
         issuer=ISSUER,
         client_id=CLIENT_ID,
