@@ -58,6 +58,8 @@ PAGES: dict[str, Callable[[Site], Visit]] = {
         {"lt": s.tokens[NAVIGATOR], "text": "x" * 100_001, "aktion": "entwurf"},
     ),
     "Gemeinde": lambda s: Visit(s.url("/gemeinde", NAVIGATOR)),
+    "Meine Daten": lambda s: Visit(s.url("/meine-daten", WITH_FILE)),
+    "Meine Daten (Lotse)": lambda s: Visit(s.url("/meine-daten", LOTSE)),
     # Lotse
     "Lotse-Übersicht": lambda s: Visit(s.url("/lotse/uebersicht", LOTSE)),
     "Lotse-Übersicht gefiltert leer": lambda s: Visit(
