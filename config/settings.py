@@ -96,6 +96,14 @@ class BaseSettings:
     MODULE_CUSTOM_PARAM = "module_id"
     #: Modules placed into a course that has none yet when it is first launched (demo only).
     DEFAULT_COURSE_MODULES: tuple[str, ...] = ()
+    #: Days after a course's end after which ``flask courses privacy purge`` deletes what the
+    #: course holds on people (launches, progress, quiz attempts, submissions with their files,
+    #: memberships, delivered or failed gradebook rows; courses/services/privacy.py). None: the
+    #: operator has not decided yet, and the purge refuses to run.
+    RETENTION_DAYS_AFTER_COURSE_END: int | None = None
+    #: Custom parameter that carries a course's end date, e.g. in Moodle
+    #: ``kursende=$CourseSection.timeFrame.end``. Without it a course ends with its last launch.
+    COURSE_END_CUSTOM_PARAM = "kursende"
 
     # The operator's details for Impressum, Datenschutzerklärung and Erklärung zur
     # Barrierefreiheit (courses/web/legal.py). Each is read from the environment variable of the
@@ -140,6 +148,11 @@ class BaseSettings:
         for key in LEGAL_SETTINGS:
             if env.get(key, "").strip():
                 values[key] = env[key].strip()
+        values["RETENTION_DAYS_AFTER_COURSE_END"] = _retention_days(
+            env.get("RETENTION_DAYS_AFTER_COURSE_END"), values["RETENTION_DAYS_AFTER_COURSE_END"]
+        )
+        if env.get("COURSE_END_CUSTOM_PARAM", "").strip():
+            values["COURSE_END_CUSTOM_PARAM"] = env["COURSE_END_CUSTOM_PARAM"].strip()
         for key in (
             "LAUNCH_TOKEN_MAX_AGE",
             "LAUNCH_MAX_AGE",
@@ -222,6 +235,19 @@ def load_settings(env_name: str | None = None) -> dict[str, Any]:
         known = ", ".join(sorted(SETTINGS_BY_ENV))
         raise ConfigurationError(f"Unbekannte LOTSEN_ENV {name!r}; bekannt: {known}") from None
     return settings_class.from_environment()
+
+
+def _retention_days(value: str | None, default: int | None) -> int | None:
+    """``RETENTION_DAYS_AFTER_COURSE_END``: whole days, at least 1; unset or empty: ``default``."""
+    if value is None or not value.strip():
+        return default
+    text = value.strip()
+    if not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise ConfigurationError(
+            "RETENTION_DAYS_AFTER_COURSE_END muss eine ganze Zahl von Tagen ab 1 sein "
+            f"(gesetzt: {value!r})."
+        )
+    return int(text)
 
 
 def _normalise_database_url(url: str) -> str:

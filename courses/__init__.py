@@ -11,7 +11,16 @@ from courses.services.errors import DomainError
 from courses.services.municipalities import DEFAULT_LIST_PATH
 from courses.services.roster import refresh_requested
 from courses.services.submissions import request_size_limit
-from courses.web import gradebook, home, legal, lotse, municipality, navigator, navigator_api
+from courses.web import (
+    gradebook,
+    home,
+    legal,
+    lotse,
+    municipality,
+    navigator,
+    navigator_api,
+    privacy,
+)
 from courses.web.helpers import domain_error_response, template_helpers
 
 __all__ = ["BLUEPRINTS", "init_app", "models"]
@@ -24,6 +33,7 @@ BLUEPRINTS = (
     municipality.bp,
     lotse.bp,
     gradebook.bp,
+    privacy.bp,
 )
 
 

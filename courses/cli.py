@@ -2,6 +2,14 @@
 lotse …`` (who is a Lotse beyond the platform's roles, the Gemeinde list) and ``flask gradebook
 …`` (the outbox worker, its status, retries and resyncs).
 
+``flask courses privacy …`` answers the DSGVO rights of one person and applies the retention
+rule (courses/services/privacy.py); every export and deletion is recorded in the privacy audit::
+
+    flask --app wsgi courses privacy export --platform NAME --sub SUB [--out FILE]
+    flask --app wsgi courses privacy erase --platform NAME --sub SUB [--yes]
+    flask --app wsgi courses privacy purge [--dry-run]     # daily (config/systemd cleanup)
+    flask --app wsgi courses privacy audit [--platform NAME --sub SUB]
+
 ILIAS can launch every user as a learner ("always learner", lti-notes §3). Two ways make a Lotse
 there anyway, both decided by the tool's admin, never by a course:
 
@@ -24,6 +32,7 @@ In production the gradebook worker runs as its own process (several may run at o
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -39,11 +48,14 @@ from courses.authoring.catalog_files import DEFAULT_CATALOG_PATH, load_catalog
 from courses.authoring.importer import CatalogInvalid, import_catalog
 from courses.gradebook import outbox
 from courses.gradebook.worker import new_worker_id, run_worker
-from courses.services import roles, roster
+from courses.models import PrivacyAction, PrivacyActor
+from courses.reports.personal_data import ROW_LABELS, archive, render_document
+from courses.services import privacy, roles, roster
+from courses.services.dates import format_day, format_moment
 from courses.services.municipalities import MunicipalityListError, official_list
 from courses.services.progress import resync_course
 from lti_tool.extensions import db
-from lti_tool.models import Deployment, LtiContext, Registration
+from lti_tool.models import Deployment, LtiContext, LtiUser, Registration
 from lti_tool.registrations import RegistrationError, find_deployment, find_platform
 
 # --- flask courses: the catalogue ----------------------------------------------------------------
@@ -216,6 +228,207 @@ def municipalities_command() -> None:
         raise click.ClickException(f"{path}: {error}") from error
     kreise = {m.kreis for m in found}
     click.echo(f"{path}: {len(found)} Gemeinden in {len(kreise)} Kreisen.")
+
+
+# --- flask courses privacy: DSGVO rights and retention -------------------------------------------
+
+privacy_group = AppGroup(
+    "privacy", help="Datenschutz: Auskunft, Löschung und Aufbewahrungsfrist (DSGVO)."
+)
+courses.add_command(privacy_group)
+
+_platform_option = click.option(
+    "--platform", "platform_name", required=True, help="Name oder ID der Plattform."
+)
+_sub_option = click.option(
+    "--sub", required=True, help="Kennung (sub) der Person, wie das LMS sie sendet."
+)
+
+
+def _person(platform_name: str, sub: str) -> LtiUser:
+    """The person (platform, sub), or a German error (exit status 1) and nothing done."""
+    registration = _platform(platform_name)
+    sub = sub.strip()
+    if not sub:
+        raise click.ClickException("--sub darf nicht leer sein.")
+    user = privacy.find_person(registration, sub)
+    if user is None:
+        raise click.ClickException(
+            f"Auf der Plattform {registration.name!r} ist keine Person mit der Kennung {sub!r} "
+            "gespeichert. Nichts geändert."
+        )
+    return user
+
+
+def _count_lines(counts: dict[str, Any]) -> list[str]:
+    return [
+        f"  {ROW_LABELS.get(key, key)}: {value}"
+        for key, value in counts.items()
+        if isinstance(value, int) and value
+    ]
+
+
+def _export_content(document: dict[str, Any], out: Path | None) -> tuple[bytes, str]:
+    """The bytes to write and the audit's format, chosen by the file's suffix."""
+    suffix = out.suffix.lower() if out is not None else ".json"
+    if suffix == ".zip":
+        with current_app.test_request_context():
+            return archive(document), "zip"
+    if suffix in (".html", ".htm"):
+        with current_app.test_request_context():
+            return render_document(document).encode(), "html"
+    return privacy.to_json(document).encode(), "json"
+
+
+def _write_new(path: Path, content: bytes) -> None:
+    """Write a new file readable by its owner only; never overwrite one."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(content)
+
+
+@privacy_group.command("export")
+@_platform_option
+@_sub_option
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Zieldatei: .json (Standard), .html (lesbare Zusammenfassung) oder .zip (beides und "
+    "die hochgeladenen Dateien). Ohne --out: JSON auf die Standardausgabe.",
+)
+def privacy_export(platform_name: str, sub: str, out: Path | None) -> None:
+    """Alle Daten einer Person ausgeben (Auskunft, Art. 15 und 20 DSGVO)."""
+    user = _person(platform_name, sub)
+    if out is not None and (out.exists() or out.is_symlink()):
+        raise click.ClickException(f"{out} existiert schon. Nichts geschrieben.")
+    if out is not None and not out.parent.is_dir():
+        raise click.ClickException(f"Den Ordner {out.parent} gibt es nicht. Nichts geschrieben.")
+    document = privacy.personal_data(user)
+    content, format_name = _export_content(document, out)
+    privacy.record(
+        PrivacyAction.EXPORT,
+        actor=PrivacyActor.CLI,
+        actor_ref=privacy.cli_actor(),
+        counts=document["counts"],
+        registration_pk=user.registration_pk,
+        subject=privacy.subject_ref(user.registration_pk, user.sub),
+        format=format_name,
+    )
+    if out is None:
+        db.session.commit()
+        click.echo(content.decode(), nl=False)
+        return
+    try:
+        _write_new(out, content)
+    except OSError as error:
+        db.session.rollback()
+        raise click.ClickException(f"{out}: {error.strerror}. Nichts geschrieben.") from error
+    db.session.commit()
+    click.echo(f"Auskunft geschrieben: {out} ({format_name.upper()}, {len(content)} Bytes).")
+    for line in _count_lines(document["counts"]):
+        click.echo(line)
+
+
+@privacy_group.command("erase")
+@_platform_option
+@_sub_option
+@click.option("--yes", is_flag=True, help="Ohne Rückfrage löschen (sonst „löschen“ eintippen).")
+def privacy_erase(platform_name: str, sub: str, yes: bool) -> None:
+    """Eine Person mit allen ihren Daten und Dateien löschen (Art. 17 DSGVO)."""
+    user = _person(platform_name, sub)
+    counts = privacy.personal_data(user)["counts"]
+    pending = privacy.pending_scores(user)
+    click.echo(f"Gelöscht wird die Person {user.sub!r} auf {user.registration.name!r} mit:")
+    for line in _count_lines(counts) or ["  (keine weiteren Daten)"]:
+        click.echo(line)
+    if counts["decisions_made"]:
+        click.echo(
+            "Ihre Bewertungen der Abgaben anderer bleiben für diese erhalten, ohne Bezug zu ihr."
+        )
+    if pending:
+        click.echo(
+            f"Achtung: {pending} Bewertung(en) sind noch nicht ans LMS übertragen und werden "
+            "verworfen; das LMS behält den zuletzt übertragenen Stand."
+        )
+    if not yes:
+        try:
+            answer = click.prompt(
+                "Unwiderruflich löschen? Zum Bestätigen „löschen“ eingeben",
+                default="",
+                show_default=False,
+            )
+        except click.Abort:
+            answer = ""
+        if answer.strip().casefold() != "löschen":
+            db.session.rollback()
+            click.echo("Abgebrochen. Nichts gelöscht.", err=True)
+            raise SystemExit(1)
+    erasure = privacy.erase(user, actor=PrivacyActor.CLI, actor_ref=privacy.cli_actor())
+    db.session.commit()
+    removed = privacy.remove_files(erasure.paths)
+    click.echo(
+        f"Gelöscht: {sum(v for k, v in erasure.counts.items() if k != 'file')} Zeilen, "
+        f"{removed} Datei(en). Der Vorgang ist im Datenschutzprotokoll vermerkt (ohne Inhalte)."
+    )
+    click.echo(
+        "Im LMS bleibt die Person bestehen: Starten sie oder die Teilnehmerliste sie erneut, "
+        "beginnt sie in Lotsen-LTI neu."
+    )
+
+
+@privacy_group.command("purge")
+@click.option("--dry-run", is_flag=True, help="Nur zählen, was gelöscht würde; nichts löschen.")
+def privacy_purge(dry_run: bool) -> None:
+    """Daten abgelaufener Kurse löschen (RETENTION_DAYS_AFTER_COURSE_END Tage nach Kursende)."""
+    days = current_app.config.get("RETENTION_DAYS_AFTER_COURSE_END")
+    if not isinstance(days, int) or isinstance(days, bool) or days < 1:
+        raise click.ClickException(
+            "RETENTION_DAYS_AFTER_COURSE_END ist nicht gesetzt: Legen Sie die Aufbewahrungsfrist "
+            "(Tage nach Kursende) in der Umgebung fest, z. B. RETENTION_DAYS_AFTER_COURSE_END=365. "
+            "Nichts gelöscht."
+        )
+    try:
+        result = privacy.purge_expired(days=days, dry_run=dry_run, actor_ref=privacy.cli_actor())
+    except BaseException:
+        db.session.rollback()
+        raise
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+        privacy.remove_files(result.paths)
+    before = format_day(result.cutoff)
+    verb = "Probelauf, nichts gelöscht. Gelöscht würden" if dry_run else "Gelöscht"
+    click.echo(
+        f"Aufbewahrungsfrist {days} Tage: {len(result.courses)} Kurs(e) endeten vor dem {before}."
+    )
+    lines = _count_lines(result.counts)
+    click.echo(f"{verb}:" if lines else f"{verb}: nichts.")
+    for line in lines:
+        click.echo(line)
+
+
+@privacy_group.command("audit")
+@click.option("--platform", "platform_name", help="Nur die Einträge einer Person: Plattform …")
+@click.option("--sub", help="… und Kennung (sub).")
+def privacy_audit(platform_name: str | None, sub: str | None) -> None:
+    """Das Datenschutzprotokoll: Auskünfte, Löschungen, Fristlöschungen (ohne Inhalte)."""
+    if bool(platform_name) != bool(sub):
+        raise click.ClickException("--platform und --sub gehören zusammen.")
+    registration = _platform(platform_name) if platform_name else None
+    entries = privacy.audit_entries(registration, sub.strip() if sub else None)
+    if not entries:
+        click.echo("Keine Einträge.")
+        return
+    for entry in entries:
+        counts = ", ".join(
+            f"{key}={value}" for key, value in entry.counts.items() if isinstance(value, int)
+        )
+        kind = entry.action + (f" ({entry.format})" if entry.format else "")
+        click.echo(
+            f"{format_moment(entry.created_at)}\t{kind}\t{entry.actor}:{entry.actor_ref or '-'}"
+            f"\t{counts or '-'}"
+        )
 
 
 # --- flask gradebook: the outbox -----------------------------------------------------------------

@@ -285,6 +285,7 @@ def http_launch(
     resource_link_id: str = "link-1",
     context_id: str = "course-1",
     name: str | None = "Erika Muster",
+    email: str | None = None,
 ) -> Launched:
     """A real resource-link launch: OIDC login, signed id_token, POST /lti/launch (303)."""
     make_platform()
@@ -305,6 +306,8 @@ def http_launch(
         extra[Claim.CUSTOM] = {"module_id": module_id}
     if name is not None:
         extra["name"] = name
+    if email is not None:
+        extra["email"] = email
     claims = launch_claims(
         issuer=ISSUER,
         client_id=CLIENT_ID,
@@ -386,6 +389,7 @@ def launch(
     nrps_url: str | None = None,
     name: str | None = None,
     resource_link_id: str = "link-1",
+    email: str | None = None,
 ) -> Started:
     """Record a validated launch with the tool's own code (as after ``/lti/launch``)."""
     deployment = registration.deployments[0]
@@ -402,6 +406,8 @@ def launch(
     )
     if name:
         claims["name"] = name
+    if email:
+        claims["email"] = email
     if custom:
         claims[Claim.CUSTOM] = custom
     if nrps_url:

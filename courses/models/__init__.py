@@ -5,6 +5,7 @@ from .course import CourseModule, CourseModuleMember
 from .gradebook import GradebookOutbox, OutboxState
 from .grading import DECISION_LABELS, Decision, GradingDecision
 from .municipality import MunicipalitySource, NavigatorMunicipality
+from .privacy import PrivacyAction, PrivacyActor, PrivacyAudit
 from .progress import UnitProgress, UnitState
 from .quiz import QuizAttempt
 from .roster import (
@@ -36,6 +37,9 @@ __all__ = [
     "MunicipalitySource",
     "NavigatorMunicipality",
     "OutboxState",
+    "PrivacyAction",
+    "PrivacyActor",
+    "PrivacyAudit",
     "QuizAttempt",
     "RosterSync",
     "Submission",

@@ -61,6 +61,8 @@ PAGES: dict[str, Callable[[Site], Visit]] = {
     "Querverweis auf ein Modul außerhalb des Kurses": lambda s: Visit(
         s.url("/module/b2-basiskomponenten", NAVIGATOR, von=f"{MODULE}/{READING}")
     ),
+    "Meine Daten": lambda s: Visit(s.url("/meine-daten", WITH_FILE)),
+    "Meine Daten (Lotse)": lambda s: Visit(s.url("/meine-daten", LOTSE)),
     # Lotse
     "Lotse-Übersicht": lambda s: Visit(s.url("/lotse/uebersicht", LOTSE)),
     "Lotse-Übersicht gefiltert leer": lambda s: Visit(

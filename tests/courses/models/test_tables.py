@@ -19,6 +19,7 @@ DOMAIN_TABLES = {
     "lotse_grant",
     "lotse_role_deployment",
     "navigator_municipality",
+    "privacy_audit",
     "quiz_attempt",
     "roster_sync",
     "submission",

@@ -2,8 +2,9 @@
 use it on Navigator A's work: no launch token, the Lotse of A's course, a Navigator of another
 course, a Navigator of another platform whose course has the same context id. All are refused
 (401/403/404) or, where the route names nothing of A, served from their own course; nothing of A
-changes and nothing of A shows. The matrix is checked against the app's URL map: a new route
-without an entry fails."""
+changes and nothing of A shows. "Meine Daten" (the privacy blueprint) serves every launch the
+data of its own person, the Lotse's too, and A's files to A alone. The matrix is checked against
+the app's URL map: a new route without an entry fails."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from flask import Flask, current_app, url_for
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from courses import BLUEPRINTS
 from courses.models import (
     GradebookOutbox,
     NavigatorMunicipality,
@@ -26,7 +28,7 @@ from courses.models import (
 )
 from lti_tool.extensions import db
 from tests import factories as f
-from tests.courses.web.test_lotse_authorization import domain_routes
+from tests.courses.web.test_lotse_authorization import LOTSE_BLUEPRINTS, domain_routes
 
 #: (method, endpoint) -> (the unit the route is about, what a request sends). Page forms carry
 #: the token as a form field, the API gets JSON and the token in its header.
@@ -51,21 +53,48 @@ ROUTES: dict[tuple[str, str], tuple[str | None, dict[str, Any]]] = {
     ("POST", "navigator_api.save_assignment"): ("aufgabe", {"text": "Fremd", "state": "draft"}),
     ("GET", "municipality.choose"): (None, {}),
     ("POST", "municipality.choose"): (None, {"gemeinde": "Pirna"}),
+    # "Meine Daten": every launch gets its own person's data, never A's.
+    ("GET", "privacy.my_data"): (None, {}),
+    ("GET", "privacy.my_data_json"): (None, {}),
+    ("GET", "privacy.my_data_html"): (None, {}),
+    ("GET", "privacy.own_file"): (None, {}),
 }
 #: Routes that name one of A's rows by id: a stranger gets 404.
-BY_ID = {"navigator.attempt", "navigator.remove_assignment_file", "navigator.download"}
+BY_ID = {
+    "navigator.attempt",
+    "navigator.remove_assignment_file",
+    "navigator.download",
+    "privacy.own_file",
+}
 #: Routes every launch may use (the landing pages): no Navigator guard of their own.
 PUBLIC = {("GET", "courses.index"), ("GET", "courses.home")}
 #: What a Lotse gets: 403 from the Navigator guard; the download is for owners and for Lotsen
 #: once a file is handed in, so A's draft file is 404 to them.
-LOTSE_STATUS = {"navigator.download": 404}
+LOTSE_STATUS = {
+    "navigator.download": 404,
+    # A Lotse, too, sees and downloads their own data; A's files are not theirs.
+    "privacy.my_data": 200,
+    "privacy.my_data_json": 200,
+    "privacy.my_data_html": 200,
+    "privacy.own_file": 404,
+}
 MARKERS = ("Nora Navi", "Bestandsaufnahme A", "geheim-a.pdf")
 PRINCIPALS = ["anonym", "lotse", "navigator-anderer-kurs", "navigator-andere-plattform"]
 
 
+#: The blueprints whose routes this matrix covers (the Lotse's: test_lotse_authorization).
+NAVIGATOR_BLUEPRINTS = {"navigator", "navigator_api", "municipality", "privacy"}
+
+
 def test_every_route_is_in_the_matrix(sqlite_app: Flask) -> None:
-    assert domain_routes(sqlite_app, {"navigator", "navigator_api", "municipality"}) == set(ROUTES)
+    assert domain_routes(sqlite_app, NAVIGATOR_BLUEPRINTS) == set(ROUTES)
     assert domain_routes(sqlite_app, {"courses"}) == PUBLIC
+
+
+def test_every_blueprint_is_in_a_matrix() -> None:
+    """A new blueprint of the domain belongs to this matrix or the Lotse's."""
+    covered = NAVIGATOR_BLUEPRINTS | LOTSE_BLUEPRINTS | {"courses"}
+    assert {blueprint.name for blueprint in BLUEPRINTS} == covered
 
 
 @dataclass
