@@ -281,8 +281,10 @@ def http_launch(
     resource_link_id: str = "link-1",
     context_id: str = "course-1",
     name: str | None = "Erika Muster",
+    locale: str | None = None,
 ) -> Launched:
-    """A real resource-link launch: OIDC login, signed id_token, POST /lti/launch (303)."""
+    """A real resource-link launch: OIDC login, signed id_token, POST /lti/launch (303).
+    ``locale`` is sent as ``launch_presentation.locale`` (none by default)."""
     make_platform()
     login = client.get(
         "/lti/login",
@@ -301,6 +303,8 @@ def http_launch(
         extra[Claim.CUSTOM] = {"module_id": module_id}
     if name is not None:
         extra["name"] = name
+    if locale is not None:
+        extra[Claim.LAUNCH_PRESENTATION] = {"locale": locale, "document_target": "iframe"}
     claims = launch_claims(
         issuer=ISSUER,
         client_id=CLIENT_ID,
