@@ -27,6 +27,7 @@ $(BIN)/.installed: pyproject.toml
 # The UI's catalogues (translations/, see README „Sprachen“): the .mo files are built here, never
 # committed; without them every page is German.
 CATALOGUES := $(wildcard translations/*/LC_MESSAGES/messages.po)
+TRANSLATED := $(filter-out de,$(patsubst translations/%/LC_MESSAGES/messages.po,%,$(CATALOGUES)))
 
 translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po | $(BIN)/.installed
 	$(BIN)/pybabel compile --statistics -l $* -i $< -o $@
@@ -34,8 +35,8 @@ translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po |
 install: $(BIN)/.installed $(CATALOGUES:.po=.mo)
 
 # After changing a text in the code or a template: messages.pot from the code, then every
-# catalogue updated (German copies each new text as it is; English marks new ones for a
-# translator, and tests/test_translations.py fails until each has its English text).
+# catalogue updated (German copies each new text as it is; the other languages get new entries
+# for a translator, and tests/test_translations.py fails until each has its text).
 translations: $(BIN)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext --sort-by-file --width 100 \
 		--project Lotsen-LTI --header-comment "# The texts of the Lotsen-LTI UI, made by make translations." \
@@ -43,8 +44,10 @@ translations: $(BIN)/.installed
 	$(BIN)/pybabel update -i translations/messages.pot -d translations -l de \
 		--ignore-obsolete --no-fuzzy-matching --width 100
 	$(BIN)/python translations/german.py translations/de/LC_MESSAGES/messages.po
-	$(BIN)/pybabel update -i translations/messages.pot -d translations -l en \
-		--ignore-obsolete --width 100
+	for language in $(TRANSLATED); do \
+		$(BIN)/pybabel update -i translations/messages.pot -d translations -l $$language \
+			--ignore-obsolete --width 100 || exit 1; \
+	done
 	$(MAKE) --no-print-directory $(CATALOGUES:.po=.mo)
 
 # The browser tests (tests/browser) drive Debian's chromium through Playwright (its own browser

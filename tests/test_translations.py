@@ -16,9 +16,10 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from config.settings import PROJECT_ROOT
+from lti_tool.languages import UI_LANGUAGES
 
 TRANSLATIONS = PROJECT_ROOT / "translations"
-LANGUAGES = ("de", "en")
+LANGUAGES = UI_LANGUAGES
 #: The comment of an English entry that is rightly the same as the German (“Status”).
 SAME = "same in English"
 
