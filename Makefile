@@ -10,7 +10,7 @@ PORT ?= 5000
 HOST ?= 127.0.0.1
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test install browser-deps lint bench clean
+.PHONY: run test install browser-deps lint bench clean translations
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -24,7 +24,31 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $@
 
-install: $(BIN)/.installed
+# The UI's catalogues (translations/, see README „Sprachen“): the .mo files are built here, never
+# committed; without them every page is German.
+CATALOGUES := $(wildcard translations/*/LC_MESSAGES/messages.po)
+TRANSLATED := $(filter-out de,$(patsubst translations/%/LC_MESSAGES/messages.po,%,$(CATALOGUES)))
+
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po | $(BIN)/.installed
+	$(BIN)/pybabel compile --statistics -l $* -i $< -o $@
+
+install: $(BIN)/.installed $(CATALOGUES:.po=.mo)
+
+# After changing a text in the code or a template: messages.pot from the code, then every
+# catalogue updated (German copies each new text as it is; the other languages get new entries
+# for a translator, and tests/test_translations.py fails until each has its text).
+translations: $(BIN)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext --sort-by-file --width 100 \
+		--project Lotsen-LTI --header-comment "# The texts of the Lotsen-LTI UI, made by make translations." \
+		-o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations -l de \
+		--ignore-obsolete --no-fuzzy-matching --width 100
+	$(BIN)/python translations/german.py translations/de/LC_MESSAGES/messages.po
+	for language in $(TRANSLATED); do \
+		$(BIN)/pybabel update -i translations/messages.pot -d translations -l $$language \
+			--ignore-obsolete --width 100 || exit 1; \
+	done
+	$(MAKE) --no-print-directory $(CATALOGUES:.po=.mo)
 
 # The browser tests (tests/browser) drive Debian's chromium through Playwright (its own browser
 # download is not reachable here) and inject axe-core from the npm package. As root both are
@@ -74,3 +98,4 @@ bench: install
 
 clean:
 	rm -rf $(VENV) node_modules instance .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+	rm -f translations/*/LC_MESSAGES/*.mo

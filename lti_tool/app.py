@@ -17,6 +17,7 @@ from config.settings import PROJECT_ROOT, load_settings
 
 from . import cli, dynamic_registration, log_filters, models, web  # noqa: F401  (models: tables)
 from .extensions import babel, db, migrate
+from .languages import select_locale, template_globals
 from .launch import views
 
 
@@ -45,7 +46,15 @@ def create_app(
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
-    babel.init_app(app, locale_selector=lambda: "de", timezone_selector=lambda: "Europe/Berlin")
+    # The UI's catalogues (translations/, compiled by make install); the language follows the
+    # launch (lti_tool.languages).
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(PROJECT_ROOT / "translations"))
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        timezone_selector=lambda: "Europe/Berlin",
+    )
+    app.context_processor(template_globals)
 
     views.init_app(app)
     dynamic_registration.init_app(app)

@@ -27,6 +27,7 @@ import click
 import requests
 from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
 from flask.cli import with_appcontext
+from flask_babel import lazy_gettext
 from sqlalchemy import ForeignKey, String, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -98,80 +99,115 @@ class RegistrationLink(db.Model):  # type: ignore[name-defined]
 
 REFUSALS: dict[str, Problem] = {
     "unknown": Problem(
-        "Registrierungslink unbekannt",
-        "Diesen Registrierungslink gibt es nicht. Es wurde nichts registriert.",
-        "Erzeugen Sie einen neuen Link mit „flask --app wsgi lti registration-link“ und "
-        "fügen Sie ihn vollständig ins LMS ein.",
+        lazy_gettext("Registrierungslink unbekannt"),
+        lazy_gettext("Diesen Registrierungslink gibt es nicht. Es wurde nichts registriert."),
+        lazy_gettext(
+            "Erzeugen Sie einen neuen Link mit „flask --app wsgi lti registration-link“ und "
+            "fügen Sie ihn vollständig ins LMS ein."
+        ),
         status=404,
     ),
     "used": Problem(
-        "Registrierungslink bereits verwendet",
-        "Mit diesem Link wurde schon eine Plattform registriert. Jeder Link gilt nur einmal.",
-        "Für eine weitere Registrierung erzeugen Sie einen neuen Link mit "
-        "„flask --app wsgi lti registration-link“.",
+        lazy_gettext("Registrierungslink bereits verwendet"),
+        lazy_gettext(
+            "Mit diesem Link wurde schon eine Plattform registriert. Jeder Link gilt nur einmal."
+        ),
+        lazy_gettext(
+            "Für eine weitere Registrierung erzeugen Sie einen neuen Link mit "
+            "„flask --app wsgi lti registration-link“."
+        ),
         status=410,
     ),
     "expired": Problem(
-        "Registrierungslink abgelaufen",
-        "Dieser Registrierungslink ist abgelaufen. Es wurde nichts registriert.",
-        "Erzeugen Sie einen neuen Link mit „flask --app wsgi lti registration-link“ "
-        "(Gültigkeit mit --expires-hours).",
+        lazy_gettext("Registrierungslink abgelaufen"),
+        lazy_gettext("Dieser Registrierungslink ist abgelaufen. Es wurde nichts registriert."),
+        lazy_gettext(
+            "Erzeugen Sie einen neuen Link mit „flask --app wsgi lti registration-link“ "
+            "(Gültigkeit mit --expires-hours)."
+        ),
         status=410,
     ),
     "in_progress": Problem(
-        "Registrierung läuft bereits",
-        "Mit diesem Link wird gerade eine Registrierung ausgeführt. Ein Link registriert nur "
-        "einmal.",
-        "Warten Sie einen Moment und prüfen Sie mit „flask --app wsgi lti platform list“, ob "
-        "die Plattform registriert wurde.",
+        lazy_gettext("Registrierung läuft bereits"),
+        lazy_gettext(
+            "Mit diesem Link wird gerade eine Registrierung ausgeführt. Ein Link registriert nur "
+            "einmal."
+        ),
+        lazy_gettext(
+            "Warten Sie einen Moment und prüfen Sie mit „flask --app wsgi lti platform list“, ob "
+            "die Plattform registriert wurde."
+        ),
         status=409,
     ),
     "not_from_platform": Problem(
-        "Adresse für das LMS",
-        "Diese Adresse ist ein Registrierungslink. Sie wird nicht im Browser geöffnet, sondern "
-        "in die Registrierung des LMS eingefügt. Der Link bleibt gültig.",
-        "Moodle: Website-Administration › Plugins › Aktivitäten › Externes Tool › Tools "
-        "verwalten, Feld „Tool-URL“, dann „LTI Advantage hinzufügen“. ILIAS: Administration › "
-        "Erweiterungen › LTI › Anbieter, dynamische Registrierung.",
+        lazy_gettext("Adresse für das LMS"),
+        lazy_gettext(
+            "Diese Adresse ist ein Registrierungslink. Sie wird nicht im Browser geöffnet, sondern "
+            "in die Registrierung des LMS eingefügt. Der Link bleibt gültig."
+        ),
+        lazy_gettext(
+            "Moodle: Website-Administration › Plugins › Aktivitäten › Externes Tool › Tools "
+            "verwalten, Feld „Tool-URL“, dann „LTI Advantage hinzufügen“. ILIAS: Administration › "
+            "Erweiterungen › LTI › Anbieter, dynamische Registrierung."
+        ),
         status=400,
     ),
     "configuration_unreachable": Problem(
-        "Plattform-Konfiguration nicht abrufbar",
-        "Die OpenID-Konfiguration der Plattform konnte nicht geladen werden. Es wurde nichts "
-        "registriert; der Link bleibt gültig.",
-        "Prüfen Sie, ob das LMS vom Server dieses Werkzeugs aus erreichbar ist.",
+        lazy_gettext("Plattform-Konfiguration nicht abrufbar"),
+        lazy_gettext(
+            "Die OpenID-Konfiguration der Plattform konnte nicht geladen werden. Es wurde nichts "
+            "registriert; der Link bleibt gültig."
+        ),
+        lazy_gettext("Prüfen Sie, ob das LMS vom Server dieses Werkzeugs aus erreichbar ist."),
         status=502,
     ),
     "configuration_invalid": Problem(
-        "Plattform-Konfiguration ungültig",
-        "Die OpenID-Konfiguration der Plattform erfüllt LTI Dynamic Registration 1.0 nicht. "
-        "Es wurde nichts registriert; der Link bleibt gültig.",
-        "Die Einzelheit steht unten. Registrieren Sie die Plattform sonst von Hand "
-        "(„flask --app wsgi lti platform add“).",
+        lazy_gettext("Plattform-Konfiguration ungültig"),
+        lazy_gettext(
+            "Die OpenID-Konfiguration der Plattform erfüllt LTI Dynamic Registration 1.0 nicht. "
+            "Es wurde nichts registriert; der Link bleibt gültig."
+        ),
+        lazy_gettext(
+            "Die Einzelheit steht unten. Registrieren Sie die Plattform sonst von Hand "
+            "(„flask --app wsgi lti platform add“)."
+        ),
         status=400,
     ),
     "registration_refused": Problem(
-        "Plattform hat die Registrierung abgelehnt",
-        "Das LMS hat die Registrierung des Werkzeugs nicht angenommen. Es wurde nichts "
-        "registriert; der Link bleibt gültig.",
-        "Die Antwort des LMS steht unten. Starten Sie die Registrierung im LMS neu; ein "
-        "Registrierungs-Token des LMS gilt nur einmal.",
+        lazy_gettext("Plattform hat die Registrierung abgelehnt"),
+        lazy_gettext(
+            "Das LMS hat die Registrierung des Werkzeugs nicht angenommen. Es wurde nichts "
+            "registriert; der Link bleibt gültig."
+        ),
+        lazy_gettext(
+            "Die Antwort des LMS steht unten. Starten Sie die Registrierung im LMS neu; ein "
+            "Registrierungs-Token des LMS gilt nur einmal."
+        ),
         status=502,
     ),
     "answer_invalid": Problem(
-        "Antwort der Plattform unbrauchbar",
-        "Das LMS hat die Registrierung beantwortet, aber ohne verwendbare Client-ID oder "
-        "Deployment-ID. Im Werkzeug wurde nichts gespeichert; der Link bleibt gültig.",
-        "Löschen Sie den Eintrag, den das LMS eventuell angelegt hat, und registrieren Sie "
-        "die Plattform von Hand („flask --app wsgi lti platform add“).",
+        lazy_gettext("Antwort der Plattform unbrauchbar"),
+        lazy_gettext(
+            "Das LMS hat die Registrierung beantwortet, aber ohne verwendbare Client-ID oder "
+            "Deployment-ID. Im Werkzeug wurde nichts gespeichert; der Link bleibt gültig."
+        ),
+        lazy_gettext(
+            "Löschen Sie den Eintrag, den das LMS eventuell angelegt hat, und registrieren Sie "
+            "die Plattform von Hand („flask --app wsgi lti platform add“)."
+        ),
         status=502,
     ),
     "exists": Problem(
-        "Plattform bereits registriert",
-        "Diese Plattform ist mit derselben Client-ID schon registriert. Die bestehende "
-        "Registrierung wurde nicht verändert.",
-        "Entfernen Sie die alte Registrierung bewusst („flask --app wsgi lti platform remove“), "
-        "wenn die neue sie ersetzen soll, und löschen Sie den doppelten Eintrag im LMS.",
+        lazy_gettext("Plattform bereits registriert"),
+        lazy_gettext(
+            "Diese Plattform ist mit derselben Client-ID schon registriert. Die bestehende "
+            "Registrierung wurde nicht verändert."
+        ),
+        lazy_gettext(
+            "Entfernen Sie die alte Registrierung bewusst („flask --app wsgi lti platform "
+            "remove“), wenn die neue sie ersetzen soll, und löschen Sie den doppelten Eintrag im "
+            "LMS."
+        ),
         status=409,
     ),
 }

@@ -1,12 +1,17 @@
-"""Why a login or launch was refused: German text for the user, a hint for the LMS admin."""
+"""Why a login or launch was refused: text for the user, a hint for the LMS admin (German, and
+translated when the page is shown in another language)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext
+
 
 @dataclass(frozen=True)
 class Problem:
+    """An error page's texts; module-level ones are lazy, translated when the page renders."""
+
     title: str
     explanation: str
     admin_hint: str
@@ -15,131 +20,182 @@ class Problem:
 
 PROBLEMS: dict[str, Problem] = {
     "login_params": Problem(
-        "Unvollständige Anmeldeanfrage",
-        "Das LMS hat die Anmeldung ohne Issuer (iss), login_hint oder target_link_uri gestartet.",
-        "Prüfen Sie, ob als „Initiate login URL“ die Login-Adresse dieses Werkzeugs "
-        "eingetragen ist "
-        "und die LTI-Version 1.3 gewählt ist.",
+        lazy_gettext("Unvollständige Anmeldeanfrage"),
+        lazy_gettext(
+            "Das LMS hat die Anmeldung ohne Issuer (iss), login_hint oder target_link_uri "
+            "gestartet."
+        ),
+        lazy_gettext(
+            "Prüfen Sie, ob als „Initiate login URL“ die Login-Adresse dieses Werkzeugs "
+            "eingetragen ist "
+            "und die LTI-Version 1.3 gewählt ist."
+        ),
     ),
     "registration": Problem(
-        "Plattform nicht registriert",
-        "Dieses LMS (Issuer und Client-ID) ist im Werkzeug nicht registriert.",
-        "Registrieren Sie die Plattform mit „flask --app wsgi lti platform add …“ und genau dem "
-        "Issuer (Platform ID) und der Client-ID, die das LMS anzeigt.",
+        lazy_gettext("Plattform nicht registriert"),
+        lazy_gettext("Dieses LMS (Issuer und Client-ID) ist im Werkzeug nicht registriert."),
+        lazy_gettext(
+            "Registrieren Sie die Plattform mit „flask --app wsgi lti platform add …“ und genau "
+            "dem Issuer (Platform ID) und der Client-ID, die das LMS anzeigt."
+        ),
     ),
     "registration_ambiguous": Problem(
-        "Client-ID fehlt",
-        "Für diesen Issuer sind mehrere Registrierungen hinterlegt, das LMS hat aber keine "
-        "Client-ID geschickt.",
-        "Das LMS muss bei der Login-Initiierung den Parameter client_id mitsenden.",
+        lazy_gettext("Client-ID fehlt"),
+        lazy_gettext(
+            "Für diesen Issuer sind mehrere Registrierungen hinterlegt, das LMS hat aber keine "
+            "Client-ID geschickt."
+        ),
+        lazy_gettext("Das LMS muss bei der Login-Initiierung den Parameter client_id mitsenden."),
     ),
     "target_link_uri": Problem(
-        "Ziel-Adresse gehört nicht zu diesem Werkzeug",
-        "Der Start verweist auf eine Adresse (target_link_uri), die nicht zu diesem "
-        "Werkzeug gehört.",
-        "Tragen Sie im LMS als Tool-URL die Adresse ein, die „flask --app wsgi lti config“ "
-        "ausgibt.",
+        lazy_gettext("Ziel-Adresse gehört nicht zu diesem Werkzeug"),
+        lazy_gettext(
+            "Der Start verweist auf eine Adresse (target_link_uri), die nicht zu diesem "
+            "Werkzeug gehört."
+        ),
+        lazy_gettext(
+            "Tragen Sie im LMS als Tool-URL die Adresse ein, die „flask --app wsgi lti config“ "
+            "ausgibt."
+        ),
     ),
     "state": Problem(
-        "Sitzung nicht zuzuordnen",
-        "Der Start konnte der Anmeldung in diesem Browser nicht zugeordnet werden. Meist blockiert "
-        "der Browser Cookies in eingebetteten Seiten, oder die Anmeldung dauerte länger als fünf "
-        "Minuten.",
-        "Starten Sie das Werkzeug erneut. Hilft das nicht, stellen Sie im LMS den Startcontainer "
-        "auf „Neues Fenster“.",
+        lazy_gettext("Sitzung nicht zuzuordnen"),
+        lazy_gettext(
+            "Der Start konnte der Anmeldung in diesem Browser nicht zugeordnet werden. Meist "
+            "blockiert der Browser Cookies in eingebetteten Seiten, oder die Anmeldung dauerte "
+            "länger als fünf Minuten."
+        ),
+        lazy_gettext(
+            "Starten Sie das Werkzeug erneut. Hilft das nicht, stellen Sie im LMS den "
+            "Startcontainer auf „Neues Fenster“."
+        ),
     ),
     "jwt_format": Problem(
-        "Ungültiges Start-Token",
-        "Das LMS hat kein lesbares id_token (JWT) gesendet.",
-        "Prüfen Sie, ob die „Redirection URI“ im LMS genau die Launch-Adresse dieses "
-        "Werkzeugs ist.",
+        lazy_gettext("Ungültiges Start-Token"),
+        lazy_gettext("Das LMS hat kein lesbares id_token (JWT) gesendet."),
+        lazy_gettext(
+            "Prüfen Sie, ob die „Redirection URI“ im LMS genau die Launch-Adresse dieses "
+            "Werkzeugs ist."
+        ),
     ),
     "nonce": Problem(
-        "Start bereits verwendet",
-        "Dieser Start wurde bereits verwendet oder ist abgelaufen. Jeder Start gilt nur einmal.",
-        "Starten Sie das Werkzeug im LMS neu. Wiederholte Fehler können auf einen Replay-Versuch "
-        "hindeuten.",
+        lazy_gettext("Start bereits verwendet"),
+        lazy_gettext(
+            "Dieser Start wurde bereits verwendet oder ist abgelaufen. Jeder Start gilt nur einmal."
+        ),
+        lazy_gettext(
+            "Starten Sie das Werkzeug im LMS neu. Wiederholte Fehler können auf einen "
+            "Replay-Versuch hindeuten."
+        ),
     ),
     "kid_missing": Problem(
-        "Schlüsselkennung fehlt",
-        "Das Start-Token nennt keinen Schlüssel (kid), mit dem es signiert wurde.",
-        "Die Plattform muss ihre Tokens mit einer Schlüsselkennung (kid) signieren.",
+        lazy_gettext("Schlüsselkennung fehlt"),
+        lazy_gettext("Das Start-Token nennt keinen Schlüssel (kid), mit dem es signiert wurde."),
+        lazy_gettext("Die Plattform muss ihre Tokens mit einer Schlüsselkennung (kid) signieren."),
     ),
     "kid_unknown": Problem(
-        "Unbekannter Schlüssel",
-        "Das Start-Token ist mit einem Schlüssel signiert, den die Plattform nicht veröffentlicht.",
-        "Prüfen Sie die „Public keyset URL“ der Registrierung "
-        "(flask --app wsgi lti platform list).",
+        lazy_gettext("Unbekannter Schlüssel"),
+        lazy_gettext(
+            "Das Start-Token ist mit einem Schlüssel signiert, den die Plattform nicht "
+            "veröffentlicht."
+        ),
+        lazy_gettext(
+            "Prüfen Sie die „Public keyset URL“ der Registrierung "
+            "(flask --app wsgi lti platform list)."
+        ),
     ),
     "keyset_unreachable": Problem(
-        "Schlüssel der Plattform nicht abrufbar",
-        "Die öffentlichen Schlüssel der Plattform konnten nicht geladen werden.",
-        "Prüfen Sie, ob die Keyset-Adresse der Registrierung vom Werkzeug-Server erreichbar ist.",
+        lazy_gettext("Schlüssel der Plattform nicht abrufbar"),
+        lazy_gettext("Die öffentlichen Schlüssel der Plattform konnten nicht geladen werden."),
+        lazy_gettext(
+            "Prüfen Sie, ob die Keyset-Adresse der Registrierung vom Werkzeug-Server erreichbar "
+            "ist."
+        ),
         status=502,
     ),
     "algorithm": Problem(
-        "Unzulässiges Signaturverfahren",
-        "Das Start-Token ist nicht mit RS256 signiert. Andere Verfahren werden nicht angenommen.",
-        "LTI 1.3 verlangt RS256-signierte Tokens.",
+        lazy_gettext("Unzulässiges Signaturverfahren"),
+        lazy_gettext(
+            "Das Start-Token ist nicht mit RS256 signiert. Andere Verfahren werden nicht "
+            "angenommen."
+        ),
+        lazy_gettext("LTI 1.3 verlangt RS256-signierte Tokens."),
     ),
     "signature": Problem(
-        "Signatur ungültig",
-        "Die Signatur des Start-Tokens stimmt nicht. Das Token wurde verändert oder nicht von "
-        "dieser Plattform ausgestellt.",
-        "Prüfen Sie Issuer und Keyset-Adresse der Registrierung.",
+        lazy_gettext("Signatur ungültig"),
+        lazy_gettext(
+            "Die Signatur des Start-Tokens stimmt nicht. Das Token wurde verändert oder nicht von "
+            "dieser Plattform ausgestellt."
+        ),
+        lazy_gettext("Prüfen Sie Issuer und Keyset-Adresse der Registrierung."),
     ),
     "audience": Problem(
-        "Falscher Empfänger",
-        "Das Start-Token ist nicht für dieses Werkzeug ausgestellt (aud/azp passen nicht zur "
-        "Client-ID).",
-        "Prüfen Sie die Client-ID der Registrierung.",
+        lazy_gettext("Falscher Empfänger"),
+        lazy_gettext(
+            "Das Start-Token ist nicht für dieses Werkzeug ausgestellt (aud/azp passen nicht zur "
+            "Client-ID)."
+        ),
+        lazy_gettext("Prüfen Sie die Client-ID der Registrierung."),
     ),
     "expired": Problem(
-        "Start-Token abgelaufen",
-        "Das Start-Token ist abgelaufen.",
-        "Starten Sie erneut. Tritt der Fehler immer auf, prüfen Sie die Uhrzeit der Server.",
+        lazy_gettext("Start-Token abgelaufen"),
+        lazy_gettext("Das Start-Token ist abgelaufen."),
+        lazy_gettext(
+            "Starten Sie erneut. Tritt der Fehler immer auf, prüfen Sie die Uhrzeit der Server."
+        ),
     ),
     "not_yet_valid": Problem(
-        "Start-Token aus der Zukunft",
-        "Das Start-Token ist laut Zeitstempel noch nicht gültig.",
-        "Prüfen Sie die Uhrzeit (NTP) von LMS- und Werkzeug-Server.",
+        lazy_gettext("Start-Token aus der Zukunft"),
+        lazy_gettext("Das Start-Token ist laut Zeitstempel noch nicht gültig."),
+        lazy_gettext("Prüfen Sie die Uhrzeit (NTP) von LMS- und Werkzeug-Server."),
     ),
     "claims": Problem(
-        "Pflichtangabe fehlt",
-        "Dem Start fehlt eine Angabe, die LTI 1.3 verlangt.",
-        "Das LMS sendet keinen vollständigen LTI-1.3-Start; die Einzelheit steht unten.",
+        lazy_gettext("Pflichtangabe fehlt"),
+        lazy_gettext("Dem Start fehlt eine Angabe, die LTI 1.3 verlangt."),
+        lazy_gettext(
+            "Das LMS sendet keinen vollständigen LTI-1.3-Start; die Einzelheit steht unten."
+        ),
     ),
     "version": Problem(
-        "Falsche LTI-Version",
-        "Das Werkzeug unterstützt nur LTI 1.3.0.",
-        "Stellen Sie die LTI-Version der Werkzeugkonfiguration im LMS auf 1.3.",
+        lazy_gettext("Falsche LTI-Version"),
+        lazy_gettext("Das Werkzeug unterstützt nur LTI 1.3.0."),
+        lazy_gettext("Stellen Sie die LTI-Version der Werkzeugkonfiguration im LMS auf 1.3."),
     ),
     "message_type": Problem(
-        "Nachrichtentyp nicht unterstützt",
-        "Der Start hat keinen oder einen unbekannten Nachrichtentyp.",
-        "Unterstützt werden LtiResourceLinkRequest und LtiDeepLinkingRequest.",
+        lazy_gettext("Nachrichtentyp nicht unterstützt"),
+        lazy_gettext("Der Start hat keinen oder einen unbekannten Nachrichtentyp."),
+        lazy_gettext("Unterstützt werden LtiResourceLinkRequest und LtiDeepLinkingRequest."),
     ),
     "deployment": Problem(
-        "Deployment nicht registriert",
-        "Die Deployment-ID dieses Starts ist für die Plattform nicht registriert.",
-        "Fügen Sie sie hinzu: „flask --app wsgi lti deployment add PLATTFORM DEPLOYMENT-ID“.",
+        lazy_gettext("Deployment nicht registriert"),
+        lazy_gettext("Die Deployment-ID dieses Starts ist für die Plattform nicht registriert."),
+        lazy_gettext(
+            "Fügen Sie sie hinzu: „flask --app wsgi lti deployment add PLATTFORM DEPLOYMENT-ID“."
+        ),
     ),
     "invalid": Problem(
-        "Start abgelehnt",
-        "Der Start aus dem LMS war ungültig.",
-        "Die technische Einzelheit steht unten.",
+        lazy_gettext("Start abgelehnt"),
+        lazy_gettext("Der Start aus dem LMS war ungültig."),
+        lazy_gettext("Die technische Einzelheit steht unten."),
     ),
     "session": Problem(
-        "Sitzung abgelaufen",
-        "Ihre Sitzung ist abgelaufen oder ungültig. Bitte starten Sie das Werkzeug im LMS erneut.",
-        "Sitzungen gelten einige Stunden nach dem Start aus dem LMS.",
+        lazy_gettext("Sitzung abgelaufen"),
+        lazy_gettext(
+            "Ihre Sitzung ist abgelaufen oder ungültig. Bitte starten Sie das Werkzeug im LMS "
+            "erneut."
+        ),
+        lazy_gettext("Sitzungen gelten einige Stunden nach dem Start aus dem LMS."),
         status=401,
     ),
     "forbidden": Problem(
-        "Kein Zugriff",
-        "Diese Seite steht Ihnen in Ihrer Rolle oder in diesem Kurs nicht zur Verfügung.",
-        "Rollen kommen aus dem LMS: Lehrende werden Digital-Lotsen, alle anderen "
-        "Digital-Navigatoren.",
+        lazy_gettext("Kein Zugriff"),
+        lazy_gettext(
+            "Diese Seite steht Ihnen in Ihrer Rolle oder in diesem Kurs nicht zur Verfügung."
+        ),
+        lazy_gettext(
+            "Rollen kommen aus dem LMS: Lehrende werden Digital-Lotsen, alle anderen "
+            "Digital-Navigatoren."
+        ),
         status=403,
     ),
 }

@@ -1,5 +1,6 @@
-"""What every response shares: German error pages (HTML or JSON) and the security headers,
-with a Content-Security-Policy that lets only the registered platforms embed the tool."""
+"""What every response shares: error pages in the page's language (HTML or JSON) and the
+security headers, with a Content-Security-Policy that lets only the registered platforms embed the
+tool."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 from typing import cast
 
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from flask_babel import lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
@@ -30,7 +32,7 @@ def _wants_json() -> bool:
 
 
 def render_problem(problem: Problem, status: int, detail: str | None = None) -> Response:
-    """Render a German error page (or JSON for API clients)."""
+    """Render an error page in the page's language (or JSON for API clients)."""
     if _wants_json():
         response = jsonify(
             {"error": problem.title, "message": problem.explanation, "detail": detail}
@@ -45,18 +47,34 @@ def render_problem(problem: Problem, status: int, detail: str | None = None) -> 
 
 
 HTTP_PROBLEMS = {
-    400: Problem("Ungültige Anfrage", "Die Anfrage konnte nicht verarbeitet werden.", ""),
+    400: Problem(
+        lazy_gettext("Ungültige Anfrage"),
+        lazy_gettext("Die Anfrage konnte nicht verarbeitet werden."),
+        "",
+    ),
     403: PROBLEMS["forbidden"],
     404: Problem(
-        "Nicht gefunden", "Diese Seite gibt es nicht, oder sie ist für Sie nicht sichtbar.", ""
+        lazy_gettext("Nicht gefunden"),
+        lazy_gettext("Diese Seite gibt es nicht, oder sie ist für Sie nicht sichtbar."),
+        "",
     ),
     405: Problem(
-        "Methode nicht erlaubt", "Diese Adresse nimmt diese Art von Anfrage nicht an.", ""
+        lazy_gettext("Methode nicht erlaubt"),
+        lazy_gettext("Diese Adresse nimmt diese Art von Anfrage nicht an."),
+        "",
     ),
-    413: Problem("Zu groß", "Die gesendeten Daten überschreiten die erlaubte Größe.", ""),
-    422: Problem("Ungültige Eingabe", "Einige Angaben sind nicht gültig.", ""),
+    413: Problem(
+        lazy_gettext("Zu groß"),
+        lazy_gettext("Die gesendeten Daten überschreiten die erlaubte Größe."),
+        "",
+    ),
+    422: Problem(
+        lazy_gettext("Ungültige Eingabe"), lazy_gettext("Einige Angaben sind nicht gültig."), ""
+    ),
     429: Problem(
-        "Zu viele Anfragen", "Bitte warten Sie einen Moment und versuchen Sie es erneut.", ""
+        lazy_gettext("Zu viele Anfragen"),
+        lazy_gettext("Bitte warten Sie einen Moment und versuchen Sie es erneut."),
+        "",
     ),
 }
 
@@ -89,8 +107,10 @@ def _register_error_pages(app: Flask) -> None:
         log.exception("unexpected error on %s %s", request.method, request.path)
         db.session.rollback()
         problem = Problem(
-            "Interner Fehler",
-            "Ein unerwarteter Fehler ist aufgetreten. Ihre Eingaben wurden nicht verändert.",
+            lazy_gettext("Interner Fehler"),
+            lazy_gettext(
+                "Ein unerwarteter Fehler ist aufgetreten. Ihre Eingaben wurden nicht verändert."
+            ),
             "",
             500,
         )

@@ -286,8 +286,10 @@ def http_launch(
     context_id: str = "course-1",
     name: str | None = "Erika Muster",
     email: str | None = None,
+    locale: str | None = None,
 ) -> Launched:
-    """A real resource-link launch: OIDC login, signed id_token, POST /lti/launch (303)."""
+    """A real resource-link launch: OIDC login, signed id_token, POST /lti/launch (303).
+    ``locale`` is sent as ``launch_presentation.locale`` (none by default)."""
     make_platform()
     login = client.get(
         "/lti/login",
@@ -308,6 +310,8 @@ def http_launch(
         extra["name"] = name
     if email is not None:
         extra["email"] = email
+    if locale is not None:
+        extra[Claim.LAUNCH_PRESENTATION] = {"locale": locale, "document_target": "iframe"}
     claims = launch_claims(
         issuer=ISSUER,
         client_id=CLIENT_ID,

@@ -7,6 +7,8 @@ import re
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
+
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
@@ -16,8 +18,11 @@ def format_day(value: datetime | None) -> str:
 
 
 def format_moment(value: datetime | None) -> str:
-    """TT.MM.JJJJ, HH:MM Uhr in Europe/Berlin."""
-    return value.astimezone(BERLIN).strftime("%d.%m.%Y, %H:%M Uhr") if value else ""
+    """TT.MM.JJJJ, HH:MM Uhr in Europe/Berlin (the word "Uhr" in the page's language)."""
+    if not value:
+        return ""
+    local = value.astimezone(BERLIN)
+    return _("%(day)s, %(time)s Uhr", day=local.strftime("%d.%m.%Y"), time=local.strftime("%H:%M"))
 
 
 def iso_day(value: datetime | None) -> str:

@@ -19,8 +19,11 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Flask, current_app, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
-from config.settings import LEGAL_PLACEHOLDER, LEGAL_SETTINGS
+from config.settings import LEGAL_SETTINGS
+from lti_tool.languages import DEFAULT_LANGUAGE, LANGUAGE_PARAM, current_language
 
 bp = Blueprint("legal", __name__, template_folder=str(Path(__file__).parent.parent / "templates"))
 
@@ -44,18 +47,21 @@ class Detail:
         return [line.strip() for line in self.value.replace(";", "\n").splitlines() if line.strip()]
 
 
+#: config.settings.LEGAL_PLACEHOLDER in the page's language.
+PLACEHOLDER = lazy_gettext("[bitte ausfüllen]")
+
 #: What each setting is, in the words the placeholder shows.
 WHAT = {
-    "OPERATOR_NAME": "Name der Stelle, die Lotsen-LTI betreibt",
-    "OPERATOR_ADDRESS": "Postanschrift",
-    "OPERATOR_REPRESENTATIVE": "vertretungsberechtigte Person",
-    "OPERATOR_EMAIL": "E-Mail-Adresse",
-    "OPERATOR_PHONE": "Telefonnummer",
-    "DPO_CONTACT": "Kontakt der oder des Datenschutzbeauftragten",
-    "ACCESSIBILITY_CONTACT": "E-Mail-Adresse für Rückmeldungen zur Barrierefreiheit",
-    "ACCESSIBILITY_ENFORCEMENT": "zuständige Stelle für das Durchsetzungsverfahren",
-    "ACCESSIBILITY_STATEMENT_DATE": "Datum der Erklärung",
-    "PRIVACY_RETENTION": "Speicherdauer",
+    "OPERATOR_NAME": lazy_gettext("Name der Stelle, die Lotsen-LTI betreibt"),
+    "OPERATOR_ADDRESS": lazy_gettext("Postanschrift"),
+    "OPERATOR_REPRESENTATIVE": lazy_gettext("vertretungsberechtigte Person"),
+    "OPERATOR_EMAIL": lazy_gettext("E-Mail-Adresse"),
+    "OPERATOR_PHONE": lazy_gettext("Telefonnummer"),
+    "DPO_CONTACT": lazy_gettext("Kontakt der oder des Datenschutzbeauftragten"),
+    "ACCESSIBILITY_CONTACT": lazy_gettext("E-Mail-Adresse für Rückmeldungen zur Barrierefreiheit"),
+    "ACCESSIBILITY_ENFORCEMENT": lazy_gettext("zuständige Stelle für das Durchsetzungsverfahren"),
+    "ACCESSIBILITY_STATEMENT_DATE": lazy_gettext("Datum der Erklärung"),
+    "PRIVACY_RETENTION": lazy_gettext("Speicherdauer"),
 }
 
 
@@ -70,12 +76,13 @@ def operator_details() -> dict[str, Detail]:
 def feedback_mailto(address: str) -> str:
     """A ``mailto:`` link with a prepared subject and a body that asks what is needed. The page
     address is not filled in: a tool URL can carry a launch token."""
-    subject = "Barriere in Lotsen-LTI"
-    body = (
-        "Auf welcher Seite (Name oder Weg dorthin)?\n\n"
-        "Was hat nicht funktioniert?\n\n"
-        "Welche Hilfsmittel nutzen Sie (z. B. Bildschirmleser, Vergrößerung, nur Tastatur)?\n"
+    subject = _("Barriere in Lotsen-LTI")
+    questions = (
+        _("Auf welcher Seite (Name oder Weg dorthin)?"),
+        _("Was hat nicht funktioniert?"),
+        _("Welche Hilfsmittel nutzen Sie (z. B. Bildschirmleser, Vergrößerung, nur Tastatur)?"),
     )
+    body = "\n\n".join(questions) + "\n"
     return f"mailto:{address}?subject={quote(subject)}&body={quote(body)}"
 
 
@@ -84,7 +91,7 @@ def _render(template: str, **extra: Any) -> str:
     return render_template(
         template,
         details=details,
-        placeholder=LEGAL_PLACEHOLDER,
+        placeholder=str(PLACEHOLDER),
         base_url=current_app.config.get("PUBLIC_BASE_URL") or request.host_url.rstrip("/"),
         **extra,
     )
@@ -109,6 +116,15 @@ def accessibility() -> str:
 def imprint() -> str:
     """Impressum (§ 5 DDG, § 18 Abs. 2 MStV)."""
     return _render("legal/impressum.html")
+
+
+@bp.url_defaults
+def _page_language(_endpoint: str, values: dict[str, Any]) -> None:
+    # The legal pages have no launch, so they are German unless the link names the language: a
+    # link from an English page (its footer) keeps the reader in English.
+    language = current_language()
+    if language != DEFAULT_LANGUAGE:
+        values.setdefault(LANGUAGE_PARAM, language)
 
 
 @bp.app_context_processor

@@ -4,6 +4,7 @@ with pylti1p3's cookie check page and the redirect to the platform's authenticat
 from __future__ import annotations
 
 from flask import Response, request
+from flask_babel import gettext as _
 from pylti1p3.contrib.flask import FlaskOIDCLogin, FlaskRequest
 from pylti1p3.contrib.flask.cookie import FlaskCookieService
 from pylti1p3.exception import LtiException
@@ -68,9 +69,9 @@ def oidc_login() -> Response:
         launch_data_storage=DatabaseLaunchDataStorage(),
     )
     login.enable_check_cookies(
-        main_msg="Ihr Browser blockiert Cookies in eingebetteten Seiten.",
-        click_msg="Lotsen-LTI in einem neuen Fenster öffnen",
-        loading_msg="Wird geladen …",
+        main_msg=_("Ihr Browser blockiert Cookies in eingebetteten Seiten."),
+        click_msg=_("Lotsen-LTI in einem neuen Fenster öffnen"),
+        loading_msg=_("Wird geladen …"),
     )
     try:
         return login.redirect(launch_url())

@@ -8,6 +8,7 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 from flask import current_app, g, request
+from flask_babel import refresh as refresh_locale
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -100,6 +101,8 @@ def launch_required(view: F) -> F:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         g.launch = launch_from_token(_presented_token())
+        # The launch names the page's language (lti_tool.languages): forget one chosen before.
+        refresh_locale()
         return view(*args, **kwargs)
 
     return cast(F, wrapper)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
+from flask_babel import gettext as _
 
 from ..keys import active_key
 from ..models import Registration
@@ -83,12 +84,12 @@ def _truthy(value: Any, default: bool) -> bool:
 def check_settings(settings: dict[str, Any] | None, count: int) -> None:
     """Raise :class:`DeepLinkingError` if ``count`` resource links cannot be returned."""
     if not settings or not settings.get("deep_link_return_url"):
-        raise DeepLinkingError("Das LMS hat keine Rücksprungadresse für die Auswahl gesendet.")
+        raise DeepLinkingError(_("Das LMS hat keine Rücksprungadresse für die Auswahl gesendet."))
     accept_types = settings.get("accept_types") or []
     if LTI_RESOURCE_LINK not in accept_types:
-        raise DeepLinkingError("Das LMS nimmt an dieser Stelle keine Werkzeug-Links an.")
+        raise DeepLinkingError(_("Das LMS nimmt an dieser Stelle keine Werkzeug-Links an."))
     if count > 1 and not _truthy(settings.get("accept_multiple"), default=True):
-        raise DeepLinkingError("Das LMS nimmt an dieser Stelle nur ein Modul auf einmal an.")
+        raise DeepLinkingError(_("Das LMS nimmt an dieser Stelle nur ein Modul auf einmal an."))
 
 
 def accepts_line_items(settings: dict[str, Any]) -> bool:
