@@ -32,7 +32,7 @@ from sqlalchemy import ForeignKey, String, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .errors import Problem
+from .errors import Problem, Refusal
 from .extensions import db
 from .models import Registration, UTCDateTime, utcnow
 from .registrations import RegistrationError, add_platform
@@ -213,13 +213,8 @@ REFUSALS: dict[str, Problem] = {
 }
 
 
-class DynamicRegistrationError(Exception):
-    """A refused registration; ``detail`` is technical (URLs, status codes), never personal."""
-
-    def __init__(self, code: str, detail: str | None = None) -> None:
-        super().__init__(f"{code}: {detail}" if detail else code)
-        self.code = code
-        self.detail = detail
+class DynamicRegistrationError(Refusal):
+    """A refused registration."""
 
     @property
     def problem(self) -> Problem:

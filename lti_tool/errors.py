@@ -201,13 +201,18 @@ PROBLEMS: dict[str, Problem] = {
 }
 
 
-class LaunchError(Exception):
-    """A refused login, launch or launch session. ``detail`` is technical and never personal."""
+class Refusal(Exception):
+    """A refused request with a ``code`` naming its :class:`Problem`; ``detail`` is technical
+    (URLs, status codes) and never personal."""
 
     def __init__(self, code: str, detail: str | None = None) -> None:
         super().__init__(f"{code}: {detail}" if detail else code)
         self.code = code
         self.detail = detail
+
+
+class LaunchError(Refusal):
+    """A refused login, launch or launch session."""
 
     @property
     def problem(self) -> Problem:

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from flask import abort, current_app, g, request, url_for
+from flask import Response, abort, current_app, g, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup, escape
 from werkzeug.exceptions import Conflict, Forbidden, HTTPException, UnprocessableEntity
 from werkzeug.exceptions import NotFound as HttpNotFound
 
+from courses.models import SubmissionFile
 from courses.services.dates import format_day, format_moment
 from courses.services.errors import DomainError, Invalid, Locked, NotAllowed, NotFound
 from courses.services.roles import ToolRole, effective_role, is_lotse
@@ -169,3 +171,27 @@ def domain_error_response(error: DomainError) -> ResponseReturnValue:
         (answer for kind, answer in HTTP_ERRORS.items() if isinstance(error, kind)), HttpNotFound
     )
     return current_app.handle_http_exception(http())
+
+
+# --- uploaded files ------------------------------------------------------------------------------
+
+
+def file_response(path: Path, stored: SubmissionFile, *, inline: bool = False) -> Response:
+    """An uploaded file as the answer: the type found in its content at upload, exactly
+    (werkzeug would add a second "; charset=utf-8" to a text/* type that has one), never
+    sniffed, never cached, sandboxed whether shown inline or downloaded (it runs no script and
+    reaches nothing of the tool's origin), the uploader's name quoted (RFC 6266)."""
+    response = send_file(
+        path,
+        mimetype=stored.content_type,
+        as_attachment=not inline,
+        download_name=stored.original_name,
+        max_age=0,
+        conditional=False,
+        etag=False,
+    )
+    response.headers["Content-Type"] = stored.content_type
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

@@ -23,7 +23,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -72,6 +71,7 @@ from lti_tool.urls import launch_url
 
 from .helpers import (
     current_launch,
+    file_response,
     known_id,
     launch_context,
     lotse_required,
@@ -653,20 +653,4 @@ def submission_file(submission_pk: int, file_pk: int) -> Response:
     path = file_path(stored)
     if not path.is_file():
         abort(404)
-    inline = grading.is_inline(stored.content_type)
-    response = send_file(
-        path,
-        mimetype=stored.content_type,
-        as_attachment=not inline,
-        download_name=stored.original_name,
-        max_age=0,
-        conditional=False,
-        etag=False,
-    )
-    # The stored type, exactly (werkzeug would add a second "; charset=utf-8" to a text/* one).
-    response.headers["Content-Type"] = stored.content_type
-    response.headers["Cache-Control"] = "private, no-store"
-    # Inline too: a PDF or an image a Navigator uploaded runs no script and reaches nothing of
-    # the tool's origin, shown or downloaded.
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return file_response(path, stored, inline=grading.is_inline(stored.content_type))

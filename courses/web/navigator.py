@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, abort, redirect, render_template, request, send_file
+from flask import Blueprint, abort, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
@@ -82,6 +82,7 @@ from lti_tool.models import utcnow
 
 from .helpers import (
     current_launch,
+    file_response,
     known_id,
     launch_required,
     launch_token,
@@ -592,17 +593,4 @@ def download(file_id: int) -> ResponseReturnValue:
     if not path.is_file():
         abort(404)
     log.info("file downloaded: file=%s by user=%s", stored.id, launch.user_pk)
-    response = send_file(
-        path,
-        mimetype=stored.content_type,
-        as_attachment=True,
-        download_name=stored.original_name,
-        max_age=0,
-    )
-    # The stored type, exactly: werkzeug appends "; charset=utf-8" to every text/* mimetype,
-    # even to "text/csv; charset=utf-8", which made the header carry the charset twice.
-    response.headers["Content-Type"] = stored.content_type
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return file_response(path, stored)

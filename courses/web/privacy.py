@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, send_file
+from flask import Blueprint, Response, abort, render_template
 from flask.typing import ResponseReturnValue
 
 from courses.models import PrivacyAction, PrivacyActor
@@ -18,7 +18,7 @@ from courses.services.dates import iso_day
 from lti_tool.extensions import db
 from lti_tool.models import LtiUser
 
-from .helpers import current_launch, known_id, launch_required, refuse_nul_bytes
+from .helpers import current_launch, file_response, known_id, launch_required, refuse_nul_bytes
 
 log = logging.getLogger(__name__)
 
@@ -100,14 +100,4 @@ def own_file(file_id: int) -> ResponseReturnValue:
     if stored is None or path is None or not path.is_file():
         abort(404)
     log.info("own file downloaded: file=%s user=%s", stored.id, launch.user_pk)
-    response = send_file(
-        path,
-        mimetype=stored.content_type,
-        as_attachment=True,
-        download_name=stored.original_name,
-        max_age=0,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return file_response(path, stored)
