@@ -35,7 +35,7 @@ def english(site: Site) -> str:
 
 PAGES = {
     "module": (f"/module/{MODULE}", "Learning objectives"),
-    "reading": (f"/module/{MODULE}/einheit/{READING}", "Mark as read"),
+    "reading": (f"/module/{MODULE}/einheit/{READING}", "To the module overview"),
     "quiz": (f"/module/{MODULE}/einheit/{QUIZ}", "Submit answers"),
     "403": ("/lotse/uebersicht", "No access"),
 }
