@@ -35,8 +35,12 @@ COUNT_LABELS = {
 ROW_LABELS = {
     **COUNT_LABELS,
     "grading_decision": lazy_gettext("Bewertungen von Abgaben"),
-    "decisions_unlinked": lazy_gettext("Bewertungen anderer, bei denen der Lotse-Bezug entfällt"),
-    "municipalities_unlinked": lazy_gettext("Kommunen anderer, bei denen der Lotse-Bezug entfällt"),
+    "grading_decision.lotse_pk": lazy_gettext(
+        "Bewertungen anderer, bei denen der Bezug zum Lotsen entfällt"
+    ),
+    "navigator_municipality.updated_by_pk": lazy_gettext(
+        "Kommunen anderer, bei denen der Bezug zum Lotsen entfällt"
+    ),
     "roster_sync_unlinked": lazy_gettext("Vermerke der Teilnehmerliste"),
     "resource_link_custom": lazy_gettext("Custom-Parameter von Links (aus Starts übernommen)"),
     "lti_user": lazy_gettext("Personen (Kennung, Name, E-Mail-Adresse)"),
