@@ -287,7 +287,7 @@ def _write_new(path: Path, content: bytes) -> None:
         handle.write(content)
 
 
-@privacy_group.command("export")
+@privacy_group.command("export", short_help="Alle Daten einer Person ausgeben (Auskunft).")
 @_platform_option
 @_sub_option
 @click.option(
@@ -329,7 +329,7 @@ def privacy_export(platform_name: str, sub: str, out: Path | None) -> None:
         click.echo(line)
 
 
-@privacy_group.command("erase")
+@privacy_group.command("erase", short_help="Eine Person mit allen Daten löschen.")
 @_platform_option
 @_sub_option
 @click.option("--yes", is_flag=True, help="Ohne Rückfrage löschen (sonst „löschen“ eintippen).")
@@ -376,7 +376,7 @@ def privacy_erase(platform_name: str, sub: str, yes: bool) -> None:
     )
 
 
-@privacy_group.command("purge")
+@privacy_group.command("purge", short_help="Daten abgelaufener Kurse löschen (Frist).")
 @click.option("--dry-run", is_flag=True, help="Nur zählen, was gelöscht würde; nichts löschen.")
 def privacy_purge(dry_run: bool) -> None:
     """Daten abgelaufener Kurse löschen (RETENTION_DAYS_AFTER_COURSE_END Tage nach Kursende)."""
@@ -400,7 +400,8 @@ def privacy_purge(dry_run: bool) -> None:
     before = format_day(result.cutoff)
     verb = "Probelauf, nichts gelöscht. Gelöscht würden" if dry_run else "Gelöscht"
     click.echo(
-        f"Aufbewahrungsfrist {days} Tage: {len(result.courses)} Kurs(e) endeten vor dem {before}."
+        f"Aufbewahrungsfrist: {days} Tag(e) nach Kursende. {len(result.courses)} Kurs(e) "
+        f"endeten vor dem {before}."
     )
     lines = _count_lines(result.counts)
     click.echo(f"{verb}:" if lines else f"{verb}: nichts.")
@@ -408,7 +409,7 @@ def privacy_purge(dry_run: bool) -> None:
         click.echo(line)
 
 
-@privacy_group.command("audit")
+@privacy_group.command("audit", short_help="Das Datenschutzprotokoll anzeigen.")
 @click.option("--platform", "platform_name", help="Nur die Einträge einer Person: Plattform …")
 @click.option("--sub", help="… und Kennung (sub).")
 def privacy_audit(platform_name: str | None, sub: str | None) -> None:
@@ -422,7 +423,9 @@ def privacy_audit(platform_name: str | None, sub: str | None) -> None:
         return
     for entry in entries:
         counts = ", ".join(
-            f"{key}={value}" for key, value in entry.counts.items() if isinstance(value, int)
+            f"{key}={value}"
+            for key, value in entry.counts.items()
+            if isinstance(value, int) and value
         )
         kind = entry.action + (f" ({entry.format})" if entry.format else "")
         click.echo(

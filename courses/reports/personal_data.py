@@ -15,6 +15,7 @@ from courses.models import DECISION_LABELS
 from courses.services.grading import SUBMISSION_STATE_LABELS
 from courses.services.privacy import to_json, upload_path
 from courses.services.progress import UNIT_STATE_LABELS
+from lti_tool.vocab import role_local_name
 
 #: The kinds of data of :func:`courses.services.privacy.export_counts`, in the summary's order.
 COUNT_LABELS = {
@@ -25,18 +26,22 @@ COUNT_LABELS = {
     "quiz_attempt": lazy_gettext("Quizversuche"),
     "submission": lazy_gettext("Abgaben von Praxisaufgaben"),
     "submission_file": lazy_gettext("Hochgeladene Dateien"),
-    "grading_decision": lazy_gettext("Bewertungen Ihrer Abgaben"),
+    "grading_decision": lazy_gettext("Bewertungen der Abgaben"),
     "gradebook_outbox": lazy_gettext("Übertragungen ins Notenbuch des LMS"),
-    "decisions_made": lazy_gettext("Von Ihnen abgegebene Bewertungen (als Lotse/Lotsin)"),
-    "navigator_municipality": lazy_gettext("Angabe Ihrer Kommune"),
+    "decisions_made": lazy_gettext("Als Lotse/Lotsin abgegebene Bewertungen"),
+    "navigator_municipality": lazy_gettext("Angabe der Kommune"),
     "lotse_grant": lazy_gettext("Freischaltung als Lotse/Lotsin"),
 }
 #: Every kind of row (and file) an erasure or a retention purge counts, for the CLI's report.
 ROW_LABELS = {
     **COUNT_LABELS,
     "grading_decision": lazy_gettext("Bewertungen von Abgaben"),
-    "decisions_unlinked": lazy_gettext("Bewertungen anderer, bei denen der Lotse-Bezug entfällt"),
-    "municipalities_unlinked": lazy_gettext("Kommunen anderer, bei denen der Lotse-Bezug entfällt"),
+    "grading_decision.lotse_pk": lazy_gettext(
+        "Bewertungen anderer, bei denen der Bezug zum Lotsen entfällt"
+    ),
+    "navigator_municipality.updated_by_pk": lazy_gettext(
+        "Kommunen anderer, bei denen der Bezug zum Lotsen entfällt"
+    ),
     "roster_sync_unlinked": lazy_gettext("Vermerke der Teilnehmerliste"),
     "resource_link_custom": lazy_gettext("Custom-Parameter von Links (aus Starts übernommen)"),
     "lti_user": lazy_gettext("Personen (Kennung, Name, E-Mail-Adresse)"),
@@ -92,12 +97,18 @@ def summary_context(document: dict[str, Any]) -> dict[str, Any]:
         course = courses.get(course_id) if course_id is not None else None
         if course is None:
             return str(lazy_gettext("ohne Kurs"))
-        return str(course["title"] or course["label"] or course["context_id"])
+        # The title with the LMS's short name or id: a course copied each year keeps its title.
+        key = course["label"] or course["context_id"]
+        return f"{course['title']} ({key})" if course["title"] else str(key)
+
+    def role_names(roles: list[str]) -> str:
+        return ", ".join(role_local_name(role) for role in roles) or "–"
 
     return {
         "data": document,
         "count_labels": COUNT_LABELS,
         "course_name": course_name,
+        "role_names": role_names,
         "label": _label,
         "ROLE_LABELS": ROLE_LABELS,
         "MEMBERSHIP_SOURCE_LABELS": MEMBERSHIP_SOURCE_LABELS,

@@ -87,10 +87,11 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 FORMAT_NAME = "lotsen-lti/personal-data"
 
-#: Every column that refers to a person (``lti_user.id``) and what erasure does with its rows:
-#: ``delete`` the row, or ``unlink`` it (set the column NULL; the row is someone else's data).
-#: The tests compare this with the foreign keys of every table, so a new table that refers to a
-#: person cannot be forgotten here.
+#: Every column that refers to a person (``lti_user.id``) and what erasure and the retention
+#: purge do with its rows: ``delete`` the row, or ``unlink`` it (set the column NULL: the row is
+#: someone else's data). Both apply this table as it stands (:func:`_delete_references`), and the
+#: tests compare it with the foreign keys of every table, so a new table that refers to a person
+#: cannot be forgotten (the export, :func:`personal_data`, must then show it too).
 PERSON_REFERENCES: dict[tuple[str, str], str] = {
     ("course_membership", "user_pk"): "delete",
     ("course_module_member", "user_pk"): "delete",
@@ -635,40 +636,14 @@ def erase(user: LtiUser, *, actor: PrivacyActor, actor_ref: str | None) -> Erasu
     }
     db.session.flush()
     counts, paths = _delete_submissions(Submission.user_pk == user_pk)
-    for model in (
-        QuizAttempt,
-        UnitProgress,
-        CourseModuleMember,
-        CourseMembership,
-        GradebookOutbox,
-        NavigatorMunicipality,
-    ):
-        counts[model.__tablename__] = _count(
-            delete(model)
-            .where(model.user_pk == user_pk)  # type: ignore[attr-defined]
-            .execution_options(synchronize_session=False)
-        )
-    counts["decisions_unlinked"] = _count(
-        update(GradingDecision)
-        .where(GradingDecision.lotse_pk == user_pk)
-        .values(lotse_pk=None)
-        .execution_options(synchronize_session=False)
-    )
-    counts["municipalities_unlinked"] = _count(
-        update(NavigatorMunicipality)
-        .where(NavigatorMunicipality.updated_by_pk == user_pk)
-        .values(updated_by_pk=None)
-        .execution_options(synchronize_session=False)
-    )
+    # Before the launches go: a roster refresh marker that names one of them.
     counts["roster_sync_unlinked"] = _count(
         update(RosterSync)
         .where(RosterSync.last_launch_id.in_(launch_ids))
         .values(last_launch_id=None)
         .execution_options(synchronize_session=False)
     )
-    counts["launch"] = _count(
-        delete(Launch).where(Launch.user_pk == user_pk).execution_options(synchronize_session=False)
-    )
+    counts.update(_delete_references([user_pk], skip={("submission", "user_pk")}))
     counts["lotse_grant"] = _count(
         delete(LotseGrant)
         .where(LotseGrant.registration_pk == registration_pk, LotseGrant.sub == sub)
@@ -788,6 +763,7 @@ def course_ends() -> list[CourseEnd]:
     activity: dict[int, datetime] = {}
     for found in (
         _max_by_course(CourseMembership.created_at, CourseMembership.context_pk),
+        _max_by_course(CourseMembership.last_launch_at, CourseMembership.context_pk),
         _max_by_course(CourseMembership.synced_at, CourseMembership.context_pk),
         _max_by_course(UnitProgress.updated_at, UnitProgress.context_pk),
         _max_by_course(QuizAttempt.created_at, QuizAttempt.context_pk),
@@ -864,15 +840,11 @@ def _orphaned_people(cutoff: datetime) -> Select[Any]:
     """People with nothing of their own left in any course, not seen since ``cutoff``. That a
     person decided on someone else's submission or corrected someone else's municipality keeps
     nobody: those links are removed with the person (as on erasure)."""
-    references: Sequence[Any] = (
-        select(Launch.user_pk),
-        select(CourseMembership.user_pk),
-        select(CourseModuleMember.user_pk),
-        select(UnitProgress.user_pk),
-        select(QuizAttempt.user_pk),
-        select(Submission.user_pk),
-        select(GradebookOutbox.user_pk),
-    )
+    references: Sequence[Any] = [
+        select(db.metadata.tables[table].c[column])
+        for (table, column), how in PERSON_REFERENCES.items()
+        if how == "delete" and (table, column) not in GOES_WITH_PERSON
+    ]
     seen = func.coalesce(LtiUser.last_launch_at, LtiUser.created_at)
     query = select(LtiUser.id).where(seen < cutoff)
     for reference in references:
@@ -880,34 +852,41 @@ def _orphaned_people(cutoff: datetime) -> Select[Any]:
     return query
 
 
+def _delete_references(people: list[int], skip: set[tuple[str, str]]) -> dict[str, int]:
+    """Apply :data:`PERSON_REFERENCES` to ``people``: delete their rows, unlink the rows of others
+    that name them (counted as ``table.column``). The tables come from the metadata, so a
+    reference added there is erased without another line here."""
+    counts: dict[str, int] = {}
+    for (table_name, column), how in PERSON_REFERENCES.items():
+        if (table_name, column) in skip:
+            continue
+        table = db.metadata.tables[table_name]
+        where = table.c[column].in_(people)
+        if how == "delete":
+            key, found = table_name, _count(delete(table).where(where))
+        else:
+            key = f"{table_name}.{column}"
+            found = _count(update(table).where(where).values({column: None}))
+        counts[key] = counts.get(key, 0) + found
+    return counts
+
+
+#: What a person has of their own that does not keep them: it goes with them.
+GOES_WITH_PERSON = frozenset({("navigator_municipality", "user_pk")})
+
+
 def _delete_people(people: list[int]) -> dict[str, int]:
     """Delete these people with their municipality; unlink what they did for others."""
-    counts = dict.fromkeys(
-        ("navigator_municipality", "decisions_unlinked", "municipalities_unlinked", "lti_user"), 0
-    )
+    counts: dict[str, int] = {}
     for chunk in (people[start : start + 500] for start in range(0, len(people), 500)):
-        counts["navigator_municipality"] += _count(
-            delete(NavigatorMunicipality)
-            .where(NavigatorMunicipality.user_pk.in_(chunk))
-            .execution_options(synchronize_session=False)
-        )
-        counts["decisions_unlinked"] += _count(
-            update(GradingDecision)
-            .where(GradingDecision.lotse_pk.in_(chunk))
-            .values(lotse_pk=None)
-            .execution_options(synchronize_session=False)
-        )
-        counts["municipalities_unlinked"] += _count(
-            update(NavigatorMunicipality)
-            .where(NavigatorMunicipality.updated_by_pk.in_(chunk))
-            .values(updated_by_pk=None)
-            .execution_options(synchronize_session=False)
-        )
-        counts["lti_user"] += _count(
+        found = _delete_references(chunk, skip=set())
+        found["lti_user"] = _count(
             delete(LtiUser)
             .where(LtiUser.id.in_(chunk))
             .execution_options(synchronize_session=False)
         )
+        for key, value in found.items():
+            counts[key] = counts.get(key, 0) + value
     return counts
 
 
@@ -968,13 +947,16 @@ def purge_expired(
             .values(last_launch_id=None)
             .execution_options(synchronize_session=False)
         )
+        # A launch that arrives while this runs reopens the course: it stays (and with it the
+        # next run sees the course as not ended).
         counts["launch"] = _count(
             delete(Launch)
-            .where(Launch.context_pk.in_(due))
+            .where(Launch.context_pk.in_(due), Launch.created_at < cutoff)
             .execution_options(synchronize_session=False)
         )
         counts["resource_link_custom"] = _clear_link_customs(due)
-    counts.update(_delete_people(list(db.session.scalars(_orphaned_people(cutoff)))))
+    for key, value in _delete_people(list(db.session.scalars(_orphaned_people(cutoff)))).items():
+        counts[key] = counts.get(key, 0) + value
     stray = _stray_files(now)
     counts["file"] = len(paths)
     counts["stray_file"] = len(stray)
