@@ -93,17 +93,21 @@ def _pg_template(pg_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) 
     return "lotsen_template"
 
 
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, migrated database on each backend."""
+@contextmanager
+def fresh_database(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: str, pg_template: str
+) -> Iterator[str]:
+    """A fresh copy of a migrated template on ``request.param``'s backend: the SQLite file of
+    the fixture ``sqlite_template`` copied, or a PostgreSQL database made from the template
+    the fixture ``pg_template`` names (dropped afterwards)."""
     if request.param == "sqlite":
-        template: Path = request.getfixturevalue("_sqlite_template")
-        path = tmp_path / "lotsen.sqlite"
+        template: Path = request.getfixturevalue(sqlite_template)
+        path = tmp_path / f"{template.parent.name}.sqlite"
         shutil.copyfile(template, path)
         yield f"sqlite:///{path}"
         return
     cluster: Cluster = request.getfixturevalue("pg_cluster")
-    template_name: str = request.getfixturevalue("_pg_template")
+    template_name: str = request.getfixturevalue(pg_template)
     name = "t_" + uuid.uuid4().hex[:12]
     admin = sa.create_engine(cluster.url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -112,6 +116,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database on each backend."""
+    with fresh_database(request, tmp_path, "_sqlite_template", "_pg_template") as url:
+        yield url
 
 
 @pytest.fixture

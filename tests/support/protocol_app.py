@@ -8,7 +8,6 @@ A conftest imports the fixtures it needs by name from here."""
 from __future__ import annotations
 
 import functools
-import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,7 +23,7 @@ from lti_tool import create_app
 from lti_tool.extensions import db
 from lti_tool.keys import KeyPair, generate_key_pair
 from lti_tool.models import ToolKey
-from tests.conftest import BACKENDS, LiveServer, app_context
+from tests.conftest import BACKENDS, LiveServer, app_context, fresh_database
 from tests.support.pgcluster import Cluster
 from tests.support.platform import DEFAULT, Platform
 
@@ -73,22 +72,10 @@ def _protocol_pg_template(pg_cluster: Cluster, tmp_path_factory: pytest.TempPath
 @pytest.fixture(params=BACKENDS)
 def protocol_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated database on each backend."""
-    if request.param == "sqlite":
-        template: Path = request.getfixturevalue("_protocol_sqlite_template")
-        path = tmp_path / "protocol.sqlite"
-        shutil.copyfile(template, path)
-        yield f"sqlite:///{path}"
-        return
-    cluster: Cluster = request.getfixturevalue("pg_cluster")
-    template_name: str = request.getfixturevalue("_protocol_pg_template")
-    name = "p_" + uuid.uuid4().hex[:12]
-    admin = sa.create_engine(cluster.url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
-    yield cluster.database_url(name)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_database(
+        request, tmp_path, "_protocol_sqlite_template", "_protocol_pg_template"
+    ) as url:
+        yield url
 
 
 @functools.cache
