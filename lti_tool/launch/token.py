@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 from ..context import LaunchContext
 from ..errors import LaunchError
 from ..extensions import db
-from ..models import Launch, LtiContext, utcnow
+from ..models import Launch, utcnow
 
 TOKEN_FIELD = "lt"  # noqa: S105  (a field name, not a secret)
 """Name of the form field and query parameter that carries the launch token."""
@@ -106,8 +106,3 @@ def launch_required(view: F) -> F:
         return view(*args, **kwargs)
 
     return cast(F, wrapper)
-
-
-def course_of(launch: LaunchContext) -> LtiContext | None:
-    """The stored course row of a launch (for domain queries that join it)."""
-    return db.session.get(LtiContext, launch.context_pk) if launch.context_pk else None
