@@ -628,6 +628,99 @@ def sweep(
             processes.stop(f"tool-sweep-{number}")
 
 
+def profile(
+    installation: ToolInstallation, launches: int, tmp: Path, config: PlatformConfig
+) -> None:
+    """Tool only, on the first database of ``--databases``, in this process (the app of
+    ``wsgi.py`` behind the in-process transport): the SQL of each request of one returning
+    Navigator's launch, then ``launches`` launches under cProfile and the functions they spend
+    the most time in. For finding what to make faster; the figures of record are the others."""
+    import cProfile
+    import pstats
+
+    from sqlalchemy import event
+
+    kind = installation.database
+    with database(kind, tmp) as db:
+        installation.env = tool_environment(db.url, installation.public, tmp / kind)
+        (tmp / kind).mkdir(exist_ok=True)
+        set_up_tool(installation, config)
+        saved = dict(os.environ)
+        os.environ.update(installation.env)
+        try:
+            app = runpy.run_path(str(PROJECT_ROOT / "wsgi.py"))["app"]
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        from lti_tool.extensions import db as database_extension
+
+        with app.app_context():
+            engine = database_extension.engine
+        transport = driver.WsgiTransport(installation.public.split("//", 1)[1], app)
+        target = tool_target(installation, [installation.public], "Meine Module")
+        setup = tool_target(installation, [installation.public], "")
+        fields = driver.launch_fields_for(config, installation.client_id, navigator)
+        lotse_fields = driver.launch_fields_for(config, installation.client_id, lotse)
+        for n in range(len(MODULES)):
+            driver.launch(driver.Browser(transport), setup, lotse_fields(n))
+        for n in range(NAVIGATORS):
+            driver.launch(driver.Browser(transport), target, fields(n))
+
+        statements: list[str] = []
+
+        def on_statement(_c: object, _cur: object, statement: str, *_: object) -> None:
+            statements.append(" ".join(statement.split())[:160])
+
+        event.listen(engine, "before_cursor_execute", on_statement)
+        driver.launch(driver.Browser(transport), target, fields(1))
+        event.remove(engine, "before_cursor_execute", on_statement)
+        print(f"SQL of one returning Navigator's launch ({len(statements)} statements):")
+        for statement in statements:
+            print("  ", statement)
+
+        timed = TimingTransport(transport)
+        for n in range(launches):
+            driver.launch(driver.Browser(timed), target, fields(n % NAVIGATORS))
+        print(f"\nin this process, without the profiler, median ms of {launches} launches:")
+        for kind, values in zip(REQUEST_KINDS, timed.per_kind(), strict=True):
+            print(f"  {kind:12s} {statistics.median(values):6.2f}")
+
+        profiler = cProfile.Profile()
+        started = time.perf_counter()
+        profiler.enable()
+        for n in range(launches):
+            driver.launch(driver.Browser(transport), target, fields(n % NAVIGATORS))
+        profiler.disable()
+        elapsed = time.perf_counter() - started
+        print(f"\n{launches} launches in this process: {1000 * elapsed / launches:.1f} ms each")
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("tottime").print_stats(25)
+        stats.sort_stats("cumulative").print_stats(60)
+        with app.app_context():
+            database_extension.engine.dispose()
+
+
+class TimingTransport(driver.HttpTransport):
+    """Times each request to the tool (the in-process app), in launch order."""
+
+    def __init__(self, inner: driver.WsgiTransport) -> None:
+        self.inner = inner
+        self.times: list[float] = []
+
+    def send(
+        self, method: str, url: str, body: bytes | None, headers: dict[str, str]
+    ) -> driver.Reply:
+        started = time.perf_counter()
+        reply = self.inner.send(method, url, body, headers)
+        if urlsplit(url).netloc == self.inner.netloc:
+            self.times.append(1000 * (time.perf_counter() - started))
+        return reply
+
+    def per_kind(self) -> list[list[float]]:
+        kinds = len(REQUEST_KINDS)
+        return [self.times[i::kinds] for i in range(kinds)]
+
+
 # --- main ---
 
 
@@ -637,6 +730,13 @@ def main() -> None:
     parser.add_argument("--databases", default="sqlite,postgresql", help="sqlite,postgresql")
     parser.add_argument("--launches", type=int, help="sequential launches per target (200)")
     parser.add_argument("--sweep", help="only the tool, per gunicorn setting: e.g. 2,3,5,2x4")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        metavar="N",
+        help="only the tool, in this process: N launches under cProfile, the hottest functions "
+        "and each request's SQL",
+    )
     args = parser.parse_args()
     kinds = [k.strip() for k in args.databases.split(",") if k.strip()]
     if not set(kinds) <= {"sqlite", "postgresql"}:
@@ -692,6 +792,9 @@ def main() -> None:
 
         if args.sweep:
             sweep(installations[0], args.sweep.split(","), tmp, processes, config, sizes)
+            return
+        if args.profile:
+            profile(installations[0], args.profile, tmp, config)
             return
 
         baseline_instances = start_baseline(tmp, processes, config, baseline_ports)

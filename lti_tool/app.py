@@ -92,5 +92,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode NORMAL is still safe against corruption; only the last commits before a
+        # power cut may be lost. FULL syncs the log on every commit, a millisecond each.
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()

@@ -175,11 +175,12 @@ def _assigned_query(user_pk: int, context_pk: int) -> Select[Any]:
 def assigned_course_modules(user_pk: int, context_pk: int) -> list[CourseModule]:
     """The course modules assigned to a Navigator: every unlimited one of the course plus the
     limited ones that list them; basic modules first, then in catalogue order."""
+    # The page shows each module's title: loaded with the placement, not once per module.
     return list(
         db.session.scalars(
-            _assigned_query(user_pk, context_pk).order_by(
-                CatalogModule.kind, CatalogModule.position, CatalogModule.title
-            )
+            _assigned_query(user_pk, context_pk)
+            .options(contains_eager(CourseModule.module))
+            .order_by(CatalogModule.kind, CatalogModule.position, CatalogModule.title)
         )
     )
 

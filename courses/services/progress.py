@@ -57,9 +57,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 
 from flask_babel import lazy_gettext
-from sqlalchemy import select
+from sqlalchemy import and_, inspect, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from courses.gradebook.outbox import enqueue_score
 from courses.gradebook.score import ScoreState
@@ -198,20 +200,21 @@ class UnitStatus:
 
 @dataclass(frozen=True)
 class ModuleProgress:
-    """Where a Navigator stands in one course module."""
+    """Where a Navigator stands in one course module (its figures computed once each: a page
+    asks for them several times)."""
 
     course_module: CourseModule
     units: list[UnitStatus]
 
-    @property
+    @cached_property
     def total(self) -> int:
         return len(self.units)
 
-    @property
+    @cached_property
     def complete_count(self) -> int:
         return sum(1 for u in self.units if u.complete)
 
-    @property
+    @cached_property
     def counts(self) -> UnitCounts:
         """The unit counts :func:`module_status` decides on."""
         states = [u.state for u in self.units]
@@ -226,19 +229,19 @@ class ModuleProgress:
             returned=assignments.count(UnitState.RETURNED),
         )
 
-    @property
+    @cached_property
     def percent(self) -> int:
         return module_percent(self.counts, self.status)
 
-    @property
+    @cached_property
     def status(self) -> ModuleStatus:
         return module_status(self.counts)
 
-    @property
+    @cached_property
     def status_label(self) -> str:
         return str(MODULE_STATUS_LABELS[self.status])
 
-    @property
+    @cached_property
     def next_unit(self) -> CatalogUnit | None:
         """Where to go on: the first unit in order that is not complete."""
         return next((u.unit for u in self.units if not u.complete), None)
@@ -270,23 +273,41 @@ def _states(user_pk: int, context_pk: int, unit_pks: list[int]) -> dict[int, Uni
 
 
 def modules_progress(user_pk: int, course_modules: list[CourseModule]) -> list[ModuleProgress]:
-    """Progress in several course modules with one query per course."""
+    """Progress in several course modules: their units and the Navigator's states in them in one
+    query (the modules' unit lists are filled from it, not loaded once per module)."""
+    modules = {cm.module_pk: cm.module for cm in course_modules}
+    units: dict[int, list[CatalogUnit]] = {pk: [] for pk in modules}
+    states: dict[tuple[int, int], UnitState] = {}
+    if modules:
+        contexts = {cm.context_pk for cm in course_modules}
+        rows = db.session.execute(
+            select(CatalogUnit, UnitProgress.context_pk, UnitProgress.state)
+            .outerjoin(
+                UnitProgress,
+                and_(
+                    UnitProgress.unit_pk == CatalogUnit.id,
+                    UnitProgress.user_pk == user_pk,
+                    UnitProgress.context_pk.in_(contexts),
+                ),
+            )
+            .where(CatalogUnit.module_pk.in_(modules))
+            .order_by(CatalogUnit.module_pk, CatalogUnit.position, CatalogUnit.id)
+        )
+        for unit, context_pk, state in rows:
+            if not units[unit.module_pk] or units[unit.module_pk][-1] is not unit:
+                units[unit.module_pk].append(unit)
+            if state is not None:
+                states[unit.id, context_pk] = UnitState(state)
+        for module_pk, module in modules.items():
+            if "units" not in inspect(module).dict:
+                set_committed_value(module, "units", units[module_pk])
     result = []
-    by_context: dict[int, dict[int, UnitState]] = {}
     for cm in course_modules:
-        if cm.context_pk not in by_context:
-            unit_pks = [
-                u.id
-                for other in course_modules
-                if other.context_pk == cm.context_pk
-                for u in other.module.active_units
-            ]
-            by_context[cm.context_pk] = _states(user_pk, cm.context_pk, unit_pks)
-        states = by_context[cm.context_pk]
-        units = [
-            UnitStatus(u, states.get(u.id, UnitState.NOT_STARTED)) for u in cm.module.active_units
+        statuses = [
+            UnitStatus(u, states.get((u.id, cm.context_pk), UnitState.NOT_STARTED))
+            for u in cm.module.active_units
         ]
-        result.append(ModuleProgress(cm, units))
+        result.append(ModuleProgress(cm, statuses))
     return result
 
 

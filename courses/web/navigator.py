@@ -189,12 +189,13 @@ def with_token_links(body_html: str | None, origin: tuple[str, str] | None = Non
 
 def render_my_modules(launch: LaunchContext, notice: str | None = None) -> str:
     """ "Meine Module": the Navigator's assigned modules with progress and the next step."""
+    # The LMS's `gemeinde` parameter is applied here; without it the Navigator chooses once.
+    # Committed before the page's rows are read, so that nothing read is expired and reloaded.
+    choose_municipality = needs_choice(launch)
+    db.session.commit()
     modules = (
         assigned_course_modules(launch.user_pk, launch.context_pk) if launch.context_pk else []
     )
-    # The LMS's `gemeinde` parameter is applied here; without it the Navigator chooses once.
-    choose_municipality = needs_choice(launch)
-    db.session.commit()
     return render_template(
         "courses/my_modules.html",
         launch=launch,

@@ -37,6 +37,11 @@ class ToolCookieService(FlaskCookieService):
             )
 
 
+#: pylti1p3's marker of the request after its cookie check page
+#: (``OIDCLogin._is_new_window_request``).
+NEW_WINDOW_PARAM = "lti1p3_new_window"
+
+
 def pylti_request() -> FlaskRequest:
     return FlaskRequest(request_is_secure=request.is_secure)
 
@@ -53,7 +58,10 @@ def oidc_login() -> Response:
         raise LaunchError("target_link_uri", "target_link_uri der Login-Anfrage")
     conf = DatabaseToolConf()
     client_id = params.get("client_id")
-    if conf.find_stored_registration(iss, client_id) is None:
+    # pylti1p3's cookie check page comes first and reloads itself with this parameter; the
+    # registration is looked up for that second request, which redirects to the platform (an
+    # unknown one is refused there, before any state is stored).
+    if NEW_WINDOW_PARAM in params and conf.find_stored_registration(iss, client_id) is None:
         if (
             not client_id
             and db.session.scalars(

@@ -3,13 +3,16 @@ row that later requests of the same launch name."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import Table, bindparam
+from sqlalchemy.dialects import postgresql, sqlite
 
-from ..extensions import Base, db, dialect_insert
+from ..extensions import Base, db
 from ..models import (
     Deployment,
     Launch,
@@ -64,15 +67,27 @@ def _upsert(
     row. Columns in ``keep`` keep their stored value when the launch carries none (they are
     left out, not set to NULL: a JSON column would store the JSON ``null``)."""
     values = {k: v for k, v in values.items() if not (k in keep and v is None)}
-    statement = dialect_insert(model).values(**values)
-    table = model.__table__
+    dialect = db.session.get_bind().dialect.name
+    statement = _upsert_statement(dialect, model, tuple(conflict), tuple(values))
+    # On the session's connection (same transaction), past the ORM: a plain Core statement,
+    # built once per column set, so that SQLAlchemy neither re-plans nor re-caches it.
+    return int(db.session.connection().execute(statement, values).scalar_one())
+
+
+@functools.lru_cache(maxsize=64)
+def _upsert_statement(
+    dialect: str, model: type[Base], conflict: tuple[str, ...], columns: tuple[str, ...]
+) -> Any:
+    table: Table = model.__table__  # type: ignore[assignment]
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).values({name: bindparam(name) for name in columns})
     updates = {
         name: statement.excluded[name]
-        for name in values
+        for name in columns
         if name not in conflict and name != "created_at"
     }
-    statement = statement.on_conflict_do_update(index_elements=conflict, set_=updates)
-    return int(db.session.execute(statement.returning(table.c.id)).scalar_one())
+    statement = statement.on_conflict_do_update(index_elements=list(conflict), set_=updates)
+    return statement.returning(table.c.id)
 
 
 def _upsert_user(registration: Registration, body: dict[str, Any], now: datetime) -> int:
