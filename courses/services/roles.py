@@ -15,9 +15,9 @@ from enum import StrEnum
 from typing import Any
 
 from flask import has_request_context, request
-from sqlalchemy import exists, select
+from sqlalchemy import exists, literal, select
 
-from courses.models import LotseGrant, LotseRoleDeployment
+from courses.models import LotseGrant, LotseRoleDeployment, NavigatorMunicipality
 from lti_tool.context import LaunchContext
 from lti_tool.extensions import db
 from lti_tool.models import Deployment, Registration
@@ -110,7 +110,19 @@ def effective_role(launch: LaunchContext) -> ToolRole:
         trusted = select(LotseRoleDeployment.deployment_pk).where(
             LotseRoleDeployment.deployment_pk == launch.deployment_pk
         )
-        row = db.session.execute(select(exists(granted), exists(trusted))).one()
+        # The same statement loads the Navigator's municipality into the session: the
+        # Navigator pages ask for it next (municipalities.assignment_of finds it there).
+        one = select(literal(1).label("one")).subquery()
+        row = db.session.execute(
+            select(exists(granted), exists(trusted), NavigatorMunicipality)
+            .select_from(one)
+            .outerjoin(NavigatorMunicipality, NavigatorMunicipality.user_pk == launch.user_pk)
+        ).one()
+        # The session holds loaded rows weakly: keep this one for the request.
+        request_rows: list[object] = (
+            request.environ.setdefault("lotsen.loaded_rows", []) if has_request_context() else []
+        )
+        request_rows.append(row[2])
         rules = RoleRules(
             frozenset({launch.user.sub}) if row[0] else frozenset(),
             frozenset({launch.deployment_pk}) if row[1] else frozenset(),

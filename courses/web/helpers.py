@@ -106,6 +106,18 @@ def refuse_nul_bytes() -> None:
 # --- links and forms of a launch -----------------------------------------------------------------
 
 
+def commit_keeping_loaded() -> None:
+    """Commit, but keep the rows this request has read as they are instead of expiring them:
+    the page goes on to show them, and reloading each one (a statement per row) would only
+    read back what this request itself has just read or written."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+
+
 def launch_token() -> str:
     """The launch token for links and forms of this response (renewed once per launch and
     response). Keyed by launch: in tests several requests share one application context, and with

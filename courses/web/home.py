@@ -7,11 +7,17 @@ from flask import Blueprint, current_app, redirect, render_template
 from flask.typing import ResponseReturnValue
 
 from courses.services.learning import catalogue_modules, is_assigned, place_modules
+from courses.services.municipalities import apply_from_launch
 from courses.services.roles import is_lotse
-from lti_tool.extensions import db
 
-from .helpers import current_launch, launch_required, launch_token, tool_url
-from .navigator import render_my_modules
+from .helpers import (
+    commit_keeping_loaded,
+    current_launch,
+    launch_required,
+    launch_token,
+    tool_url,
+)
+from .navigator import render_module, render_my_modules
 
 bp = Blueprint("courses", __name__, template_folder="../templates")
 
@@ -20,8 +26,8 @@ bp = Blueprint("courses", __name__, template_folder="../templates")
 @launch_required
 def home() -> ResponseReturnValue:
     """Landing page after a launch. Places the module the resource link names, then sends a
-    Lotse to the Lotse pages (``LOTSE_HOME_ENDPOINT``, else this welcome page) and a Navigator to
-    the linked module or to "Meine Module"."""
+    Lotse to the Lotse pages (``LOTSE_HOME_ENDPOINT``, else this welcome page) and shows a
+    Navigator the linked module or "Meine Module"."""
     launch = current_launch()
     if launch.course is None:
         # From a user's home page, a portfolio, a tool placed outside a course: a valid launch
@@ -33,15 +39,22 @@ def home() -> ResponseReturnValue:
             modules=catalogue_modules(),
         )
     opened = place_modules(launch)
-    db.session.commit()
-    if is_lotse(launch):
+    lotse = is_lotse(launch)
+    if not lotse:
+        # The Gemeinde the LMS sends (custom parameter) applies at every Navigator's landing,
+        # whichever page it shows.
+        apply_from_launch(launch)
+    commit_keeping_loaded()
+    if lotse:
         endpoint = current_app.config.get("LOTSE_HOME_ENDPOINT")
         if endpoint:
             return redirect(tool_url(endpoint), code=303)
         return render_template("courses/home.html", launch=launch, token=launch_token())
     if opened is not None:
         if is_assigned(launch.user_pk, opened):
-            return redirect(tool_url("navigator.module", slug=opened.module.slug), code=303)
+            # The module page itself, not a redirect to it: one request less per launch, and
+            # the page's links carry the launch token as those of /module/<slug> do.
+            return render_module(launch, opened)
         return render_my_modules(launch, notice="not_assigned")
     return render_my_modules(launch)
 

@@ -81,6 +81,7 @@ from lti_tool.extensions import db
 from lti_tool.models import utcnow
 
 from .helpers import (
+    commit_keeping_loaded,
     current_launch,
     file_response,
     known_id,
@@ -192,7 +193,7 @@ def render_my_modules(launch: LaunchContext, notice: str | None = None) -> str:
     # The LMS's `gemeinde` parameter is applied here; without it the Navigator chooses once.
     # Committed before the page's rows are read, so that nothing read is expired and reloaded.
     choose_municipality = needs_choice(launch)
-    db.session.commit()
+    commit_keeping_loaded()
     modules = (
         assigned_course_modules(launch.user_pk, launch.context_pk) if launch.context_pk else []
     )
@@ -264,6 +265,11 @@ def module(slug: str) -> str:
         placed = assigned_course_module(launch, slug)
     except NotFound:
         return render_elsewhere(launch, slug)
+    return render_module(launch, placed)
+
+
+def render_module(launch: LaunchContext, placed: CourseModule) -> str:
+    """The page of a course module assigned to the Navigator."""
     return render_template(
         "courses/module.html",
         launch=launch,

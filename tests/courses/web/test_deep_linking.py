@@ -131,7 +131,9 @@ def test_round_trip_platform_verifies_response_and_finds_modules(
         custom=items[0]["custom"],
     )
     assert nav.status_code == 200, nav.text[:500]
-    assert urlsplit(nav.url).path == "/module/b1-recht"
+    # The landing shows the linked module itself (its units link to /module/b1-recht/…).
+    assert urlsplit(nav.url).path == "/start"
+    assert 'href="/module/b1-recht/einheit/' in nav.text
     lotse = lms.launch(
         requests.Session(),
         {"sub": "lotse-1"},
