@@ -206,6 +206,7 @@ class ProjectRow:
     """A project in the Lotse's list of the course."""
 
     id: int
+    course_pk: int
     title: str
     status: str
     status_label: str
@@ -802,6 +803,7 @@ def project_rows(course_pks: list[int], *, filters: ProjectFilter) -> list[Proje
         rows.append(
             ProjectRow(
                 id=project.id,
+                course_pk=project.context_pk,
                 title=project.title,
                 status=project.status,
                 status_label=str(STATUS_LABELS[ProjectStatus(project.status)]),
