@@ -3,11 +3,12 @@ transaction of every progress change, and workers that deliver it.
 
 How it works
 ------------
-* **One outbox row per (course module, Navigator)**, updated in place. A change of the score
-  state writes the new score into the row, bumps ``version``, gives it a new timestamp and makes
-  it ``pending`` again. So only the newest state is ever sent, and nothing is sent for states that
-  were already replaced before a worker got to them. :func:`.outbox.enqueue_score` flushes; the
-  request commits.
+* **One outbox row per (column, Navigator)**, updated in place (a column is a placed module,
+  or the Praxisprojekt column of a course, :func:`.outbox.enqueue_project_score`). A change of
+  the score state writes the new score into the row, bumps ``version``, gives it a new
+  timestamp and makes it ``pending`` again. So only the newest state is ever sent, and nothing
+  is sent for states that were already replaced before a worker got to them.
+  :func:`.outbox.enqueue_score` flushes; the request commits.
 * **Timestamps** are whole seconds, strictly increasing per row: Moodle compares them at second
   resolution and refuses a score not newer than the stored one with 409 (lti-notes §6). A 409 to
   a row's own timestamp therefore means "already there", and a re-send is harmless. (A grade a
@@ -38,7 +39,7 @@ Settings (``app.config``, all optional): ``GRADEBOOK_BACKGROUND_WORKER`` (False)
 
 from courses.models import GradebookOutbox
 
-from .outbox import enqueue_score, requeue, requeue_all, status
+from .outbox import enqueue_project_score, enqueue_score, requeue, requeue_all, status
 from .score import ScoreState, build_score
 from .worker import run_worker, start_background_worker, sync_grade
 
@@ -46,6 +47,7 @@ __all__ = [
     "GradebookOutbox",
     "ScoreState",
     "build_score",
+    "enqueue_project_score",
     "enqueue_score",
     "requeue",
     "requeue_all",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
-from courses.models import CourseModule
+from courses.models import CourseModule, ProjectCourseSetting
 from lti_tool.extensions import db
 from lti_tool.services.platform import LINEITEM_TAG, CoursePlatform, ServiceError
 
@@ -14,6 +14,11 @@ from lti_tool.services.platform import LINEITEM_TAG, CoursePlatform, ServiceErro
 LINE_ITEM_TAG = LINEITEM_TAG
 #: ``scoreMaximum`` of line items this tool creates.
 LINE_ITEM_SCORE_MAXIMUM = 100
+#: The ``resourceId`` of a course's Praxisprojekt column. A module's is its catalogue slug, a
+#: folder name of letters, digits and hyphens, so one with a colon never names a module's column.
+PROJECT_RESOURCE_ID = "lotsen-lti:praxisprojekt"
+#: The label of the Praxisprojekt column in the LMS gradebook.
+PROJECT_LINE_ITEM_LABEL = "Praxisprojekt"
 
 
 def platform_for(course_module: CourseModule) -> CoursePlatform:
@@ -76,3 +81,40 @@ def delete_line_item(course_module: CourseModule) -> None:
     platform_for(course_module).delete_line_item(course_module.lineitem_url)
     course_module.lineitem_url = None
     db.session.flush()
+
+
+def ensure_project_line_item(
+    setting: ProjectCourseSetting, platform: CoursePlatform | None = None
+) -> str:
+    """The line item URL of a course's Praxisprojekt column; asked for on first use and kept
+    (as :func:`ensure_line_item`, with its own ``resourceId`` and no resource link of its own).
+    Commits. Raises :class:`ServiceError` when the platform has none for it."""
+    platform = platform or CoursePlatform(setting.context)
+    platform.require_scores()
+    if setting.lineitem_url:
+        return setting.lineitem_url
+    platform.prepare()
+    db.session.execute(
+        update(ProjectCourseSetting)
+        .where(ProjectCourseSetting.id == setting.id)
+        .values(lineitem_url=ProjectCourseSetting.lineitem_url)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(setting, ["lineitem_url"])
+    if setting.lineitem_url:
+        url = setting.lineitem_url
+        db.session.commit()
+        return url
+    try:
+        url = platform.line_item_for(
+            resource_link_pk=None,
+            resource_id=PROJECT_RESOURCE_ID,
+            label=PROJECT_LINE_ITEM_LABEL,
+            score_maximum=LINE_ITEM_SCORE_MAXIMUM,
+        )
+    except ServiceError:
+        db.session.rollback()
+        raise
+    setting.lineitem_url = url
+    db.session.commit()
+    return url

@@ -8,10 +8,17 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from courses.models import CatalogModule, CourseModule, GradebookOutbox, OutboxState
+from courses.models import (
+    CatalogModule,
+    CourseModule,
+    GradebookOutbox,
+    OutboxState,
+    ProjectCourseSetting,
+)
 from lti_tool.extensions import db, dialect_insert
 from lti_tool.models import LtiUser, utcnow
 
+from .line_items import PROJECT_LINE_ITEM_LABEL
 from .score import ScoreSource, ScoreState, build_score, same_score
 
 
@@ -50,9 +57,36 @@ def enqueue_score(
     locked (below), so pass a function whenever the score is computed from the database. An
     unchanged score is not queued again unless ``force`` (resync) or the row had failed; a
     changed one replaces what was pending. None if the user, the module or the score is missing."""
+    if db.session.get(CourseModule, course_module_pk) is None:
+        return None
+    return _enqueue(user_pk, GradebookOutbox.course_module_pk, course_module_pk, state, force)
+
+
+def enqueue_project_score(
+    user_pk: int,
+    project_column_pk: int,
+    state: ScoreState | ScoreSource,
+    *,
+    force: bool = False,
+) -> GradebookOutbox | None:
+    """Like :func:`enqueue_score`, for the Praxisprojekt column of a course
+    (:class:`~courses.models.ProjectCourseSetting`). Flushes."""
+    if db.session.get(ProjectCourseSetting, project_column_pk) is None:
+        return None
+    return _enqueue(user_pk, GradebookOutbox.project_column_pk, project_column_pk, state, force)
+
+
+def _enqueue(
+    user_pk: int,
+    column: Any,
+    column_pk: int,
+    state: ScoreState | ScoreSource,
+    force: bool,
+) -> GradebookOutbox | None:
+    """The outbox row of (``column`` = ``column_pk``, user): written as :func:`enqueue_score`
+    describes."""
     user = db.session.get(LtiUser, user_pk)
-    course_module = db.session.get(CourseModule, course_module_pk)
-    if user is None or course_module is None:
+    if user is None:
         return None
     for _ in range(10):
         # Lock the row first, compute the score after. Two transactions may change the same
@@ -64,7 +98,7 @@ def enqueue_score(
         row = db.session.scalars(
             select(GradebookOutbox)
             .where(
-                GradebookOutbox.course_module_pk == course_module_pk,
+                column == column_pk,
                 GradebookOutbox.user_pk == user_pk,
             )
             .with_for_update()
@@ -81,13 +115,13 @@ def enqueue_score(
             result = db.session.execute(
                 dialect_insert(GradebookOutbox)
                 .values(
-                    course_module_pk=course_module_pk,
                     user_pk=user_pk,
+                    **{column.key: column_pk},
                     version=1,
                     created_at=now,
                     **_new_state(score, stamp, now),
                 )
-                .on_conflict_do_nothing(index_elements=["course_module_pk", "user_pk"])
+                .on_conflict_do_nothing(index_elements=[column.key, "user_pk"])
                 # RETURNING says whether it inserted: psycopg reports rowcount -1 for this one.
                 .returning(GradebookOutbox.id)
             )
@@ -113,9 +147,7 @@ def enqueue_score(
         if rowcount(result) == 1:
             db.session.expire(row)
             return row
-    raise RuntimeError(
-        f"outbox row for course_module={course_module_pk} user={user_pk} kept changing"
-    )
+    raise RuntimeError(f"outbox row for {column.key}={column_pk} user={user_pk} kept changing")
 
 
 def requeue(row: GradebookOutbox) -> None:
@@ -141,24 +173,44 @@ def requeue_all(*, failed: bool) -> int:
 
 
 def row_in_course(outbox_id: int, context_pk: int) -> GradebookOutbox | None:
-    """The outbox row ``outbox_id`` if it belongs to a module placed in ``context_pk``."""
+    """The outbox row ``outbox_id`` if it belongs to a column of ``context_pk`` (a module placed
+    there, or its Praxisprojekt column)."""
     row = db.session.get(GradebookOutbox, outbox_id)
-    if row is None or row.course_module.context_pk != context_pk:
+    if row is None:
+        return None
+    owner = row.course_module or row.project_column
+    if owner is None or owner.context_pk != context_pk:
         return None
     return row
 
 
 def rows_of_course(context_pk: int) -> tuple[list[Any], dict[str, int]]:
-    """(outbox row, module title, user) of every Navigator × module of a course, in catalogue
-    order, and the number of rows per state."""
+    """(outbox row, column title, user) of every Navigator × column of a course: the modules in
+    catalogue order, then the Praxisprojekt column; and the number of rows per state."""
     rows: list[Any] = list(
         db.session.execute(
-            select(GradebookOutbox, CatalogModule.title, LtiUser)
-            .join(CourseModule, CourseModule.id == GradebookOutbox.course_module_pk)
-            .join(CatalogModule, CatalogModule.id == CourseModule.module_pk)
+            select(
+                GradebookOutbox,
+                func.coalesce(CatalogModule.title, PROJECT_LINE_ITEM_LABEL),
+                LtiUser,
+            )
+            .outerjoin(CourseModule, CourseModule.id == GradebookOutbox.course_module_pk)
+            .outerjoin(CatalogModule, CatalogModule.id == CourseModule.module_pk)
+            .outerjoin(
+                ProjectCourseSetting,
+                ProjectCourseSetting.id == GradebookOutbox.project_column_pk,
+            )
             .join(LtiUser, LtiUser.id == GradebookOutbox.user_pk)
-            .where(CourseModule.context_pk == context_pk)
-            .order_by(CatalogModule.position, CatalogModule.title, LtiUser.id)
+            .where(
+                (CourseModule.context_pk == context_pk)
+                | (ProjectCourseSetting.context_pk == context_pk)
+            )
+            .order_by(
+                GradebookOutbox.project_column_pk.is_not(None),
+                CatalogModule.position,
+                CatalogModule.title,
+                LtiUser.id,
+            )
         )
     )
     counts = {state.value: 0 for state in OutboxState}

@@ -18,14 +18,14 @@ from enum import StrEnum
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
-from courses.models import CourseModule, GradebookOutbox, OutboxState
+from courses.models import CourseModule, GradebookOutbox, OutboxState, ProjectCourseSetting
 from lti_tool.extensions import db
 from lti_tool.models import LtiContext, utcnow
 from lti_tool.services.platform import CoursePlatform, ServiceError
 
-from .line_items import ensure_line_item, platform_for
+from .line_items import ensure_line_item, ensure_project_line_item, platform_for
 from .outbox import rowcount
 
 log = logging.getLogger(__name__)
@@ -210,12 +210,28 @@ class _Target:
     lineitem_url: str
 
 
-def _target(course_module_pk: int) -> _Target:
-    course_module = db.session.get(CourseModule, course_module_pk)
+def _target(column: tuple[str, int]) -> _Target:
+    """Where the scores of a column go: ``("module", course_module_pk)`` or
+    ``("project", project_column_pk)``."""
+    kind, pk = column
+    if kind == "project":
+        setting = db.session.get(ProjectCourseSetting, pk)
+        if setting is None:
+            raise ServiceError("Die Praxisprojekt-Spalte gibt es nicht mehr.", retryable=False)
+        platform = CoursePlatform(setting.context)
+        return _Target(platform, ensure_project_line_item(setting, platform))
+    course_module = db.session.get(CourseModule, pk)
     if course_module is None:
         raise ServiceError("Das Modul ist nicht mehr im Kurs.", retryable=False)
     platform = platform_for(course_module)
     return _Target(platform, ensure_line_item(course_module, platform))
+
+
+def _column_of(row: GradebookOutbox) -> tuple[str, int]:
+    if row.project_column_pk is not None:
+        return ("project", row.project_column_pk)
+    assert row.course_module_pk is not None  # the table's check: exactly one column is set
+    return ("module", row.course_module_pk)
 
 
 def deliver(
@@ -223,28 +239,28 @@ def deliver(
     worker: str,
     *,
     renew: bool = True,
-    targets: dict[int, _Target] | None = None,
+    targets: dict[tuple[str, int], _Target] | None = None,
 ) -> tuple[Outcome, ServiceError | None]:
     """Send one row this worker has claimed. Commits.
 
     ``renew``: extend the lease first (a batch skips it while its claim is fresh).
-    ``targets``: per-batch cache of where each module's scores go."""
+    ``targets``: per-batch cache of where each column's scores go."""
     db.session.rollback()
     row = db.session.get(GradebookOutbox, row_id, populate_existing=True)
     if row is None or row.claimed_by != worker:
         db.session.rollback()
         return Outcome.NOT_CLAIMED, None
     version, payload, attempts = row.version, dict(row.payload), row.attempts
-    course_module_pk = row.course_module_pk
+    column = _column_of(row)
     if renew and not _renew_lease(row_id, worker):
         return Outcome.NOT_CLAIMED, None
     user_sub = str(payload.get("userId", ""))
     try:
-        target = targets.get(course_module_pk) if targets is not None else None
+        target = targets.get(column) if targets is not None else None
         if target is None:
-            target = _target(course_module_pk)
+            target = _target(column)
             if targets is not None:
-                targets[course_module_pk] = target
+                targets[column] = target
         created = target.platform.send_score(target.lineitem_url, payload)
     except ServiceError as error:
         db.session.rollback()
@@ -318,8 +334,15 @@ def _failed(
 def _registration_of(row_ids: list[int]) -> dict[int, int]:
     query = (
         select(GradebookOutbox.id, LtiContext.registration_pk)
-        .join(CourseModule, CourseModule.id == GradebookOutbox.course_module_pk)
-        .join(LtiContext, LtiContext.id == CourseModule.context_pk)
+        .outerjoin(CourseModule, CourseModule.id == GradebookOutbox.course_module_pk)
+        .outerjoin(
+            ProjectCourseSetting, ProjectCourseSetting.id == GradebookOutbox.project_column_pk
+        )
+        .join(
+            LtiContext,
+            LtiContext.id
+            == func.coalesce(CourseModule.context_pk, ProjectCourseSetting.context_pk),
+        )
         .where(GradebookOutbox.id.in_(row_ids))
     )
     return {row_id: registration_id for row_id, registration_id in db.session.execute(query)}
@@ -337,7 +360,7 @@ def deliver_batch(worker: str, limit: int | None = None, stats: WorkerStats | No
     registrations = _registration_of(row_ids)
     db.session.commit()
     paused: dict[int, datetime] = {}
-    targets: dict[int, _Target] = {}
+    targets: dict[tuple[str, int], _Target] = {}
     for row_id in row_ids:
         registration_id = registrations.get(row_id)
         pause = paused.get(registration_id) if registration_id is not None else None

@@ -7,6 +7,18 @@ from .grading import DECISION_LABELS, Decision, GradingDecision
 from .municipality import MunicipalitySource, NavigatorMunicipality
 from .privacy import PrivacyAction, PrivacyActor, PrivacyAudit
 from .progress import UnitProgress, UnitState
+from .project import (
+    MilestoneState,
+    Project,
+    ProjectConsent,
+    ProjectCourseSetting,
+    ProjectMember,
+    ProjectMilestone,
+    ProjectNote,
+    ProjectRevision,
+    ProjectStatus,
+    SizeClass,
+)
 from .quiz import QuizAttempt
 from .roster import (
     CourseMembership,
@@ -33,6 +45,7 @@ __all__ = [
     "LotseRoleDeployment",
     "MembershipSource",
     "MembershipStatus",
+    "MilestoneState",
     "ModuleKind",
     "MunicipalitySource",
     "NavigatorMunicipality",
@@ -40,8 +53,17 @@ __all__ = [
     "PrivacyAction",
     "PrivacyActor",
     "PrivacyAudit",
+    "Project",
+    "ProjectConsent",
+    "ProjectCourseSetting",
+    "ProjectMember",
+    "ProjectMilestone",
+    "ProjectNote",
+    "ProjectRevision",
+    "ProjectStatus",
     "QuizAttempt",
     "RosterSync",
+    "SizeClass",
     "Submission",
     "SubmissionFile",
     "SubmissionState",

@@ -7,13 +7,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lti_tool.extensions import db
 from lti_tool.models import LtiUser, UTCDateTime, utcnow
 
 from .course import CourseModule
+from .project import ProjectCourseSetting
 
 
 class OutboxState(StrEnum):
@@ -23,19 +24,29 @@ class OutboxState(StrEnum):
 
 
 class GradebookOutbox(db.Model):  # type: ignore[name-defined]
-    """The newest score state of one Navigator in one placed module, and whether the LMS has it."""
+    """The newest score state of one Navigator in one gradebook column, and whether the LMS has
+    it. The column is a placed module, or the Praxisprojekt column of a course."""
 
     __tablename__ = "gradebook_outbox"
     __table_args__ = (
         UniqueConstraint("course_module_pk", "user_pk"),
+        UniqueConstraint("project_column_pk", "user_pk"),
+        CheckConstraint(
+            "(course_module_pk IS NULL) <> (project_column_pk IS NULL)", name="one_column"
+        ),
         Index("ix_gradebook_outbox_due", "state", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    course_module_pk: Mapped[int] = mapped_column(
+    course_module_pk: Mapped[int | None] = mapped_column(
         ForeignKey("course_module.id", ondelete="CASCADE")
     )
-    """(Indexed by the unique constraint, whose first column it is.)"""
+    """The placed module (indexed by the unique constraint, whose first column it is); None for
+    the Praxisprojekt column."""
+    project_column_pk: Mapped[int | None] = mapped_column(
+        ForeignKey("project_course_setting.id", ondelete="CASCADE")
+    )
+    """The course's Praxisprojekt column (:class:`ProjectCourseSetting`), else None."""
     user_pk: Mapped[int] = mapped_column(ForeignKey("lti_user.id", ondelete="CASCADE"), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     """Bumped by every new state; marking delivered checks it, so a newer state is sent again."""
@@ -60,5 +71,6 @@ class GradebookOutbox(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    course_module: Mapped[CourseModule] = relationship()
+    course_module: Mapped[CourseModule | None] = relationship()
+    project_column: Mapped[ProjectCourseSetting | None] = relationship()
     user: Mapped[LtiUser] = relationship()

@@ -19,6 +19,11 @@ people's data and the gradebook sync of everybody else still need:
   review and their grade), but lose the link to the Lotse (``lotse_pk`` NULL), as do
   municipalities the Lotse corrected for others (``updated_by_pk`` NULL): nothing is left that
   points back to the erased person;
+- Praxisprojekte: the person leaves every project (``project_member``); a project nobody is left
+  in goes with its milestones, notes, history and consents. The person's publication consents
+  are deleted, so an example they published disappears at once. Coaching notes, "besprochen"
+  marks and history entries of a Lotse or co-member stay for the project but lose the link to
+  the person (NULL);
 - the protocol's caches that may hold values of the person's launches lose them: a resource
   link's ``custom`` parameters are those of its newest launch (they may carry substituted
   personal values such as ``$Person.address.locality``), so they become those of the newest launch
@@ -31,7 +36,9 @@ delivered or failed. Progress and quiz attempts go with the submissions on purpo
 computed later from half of a Navigator's work (a "graded" unit without its grade) would replace
 the LMS's grade with a wrong one. Pending gradebook rows stay until delivered (the LMS does not
 have that state yet); a later run removes them. Then every person with nothing left in any
-course, and not seen for the same number of days, is deleted with their municipality. Uploaded
+course, and not seen for the same number of days, is deleted with their municipality.
+Praxisprojekte stay (a published example outlives its cohort, and a member keeps their person
+row); only their gradebook rows that are delivered or failed go with the course. Uploaded
 files no row names any more (left by a failed request) are removed after a day.
 """
 
@@ -54,6 +61,7 @@ from flask import current_app
 from sqlalchemy import Select, String, cast, delete, func, select, update
 from sqlalchemy.sql import ColumnElement
 
+from courses.gradebook.line_items import PROJECT_RESOURCE_ID
 from courses.models import (
     CatalogModule,
     CatalogUnit,
@@ -68,6 +76,7 @@ from courses.models import (
     PrivacyAction,
     PrivacyActor,
     PrivacyAudit,
+    ProjectCourseSetting,
     QuizAttempt,
     RosterSync,
     Submission,
@@ -79,6 +88,7 @@ from lti_tool.extensions import db
 from lti_tool.models import Launch, LtiContext, LtiResourceLink, LtiUser, Registration, utcnow
 
 from .dates import BERLIN
+from .projects import delete_memberless_projects, personal_projects
 from .submissions import upload_folder
 
 log = logging.getLogger(__name__)
@@ -100,15 +110,25 @@ PERSON_REFERENCES: dict[tuple[str, str], str] = {
     ("launch", "user_pk"): "delete",
     ("navigator_municipality", "user_pk"): "delete",
     ("navigator_municipality", "updated_by_pk"): "unlink",
+    ("project_consent", "user_pk"): "delete",
+    ("project_member", "user_pk"): "delete",
+    ("project_milestone", "discussed_by_pk"): "unlink",
+    ("project_note", "lotse_pk"): "unlink",
+    ("project_revision", "user_pk"): "unlink",
     ("quiz_attempt", "user_pk"): "delete",
     ("submission", "user_pk"): "delete",
     ("unit_progress", "user_pk"): "delete",
 }
 #: Columns that hold a person's ``sub`` themselves (besides the gradebook payload's ``userId``).
 SUB_COLUMNS = frozenset({("lti_user", "sub"), ("lotse_grant", "sub")})
-#: The rows that depend on a person's rows and go with them (their foreign key cascades).
+#: The rows that hang under a person's rows: they go with them (their foreign key cascades),
+#: or, a project started from a Steckbrief submission, lose the link (SET NULL).
 DEPENDENT_ROWS = frozenset(
-    {("grading_decision", "submission_pk"), ("submission_file", "submission_pk")}
+    {
+        ("grading_decision", "submission_pk"),
+        ("submission_file", "submission_pk"),
+        ("project", "source_submission_pk"),
+    }
 )
 
 #: Stray upload files (no row names them) younger than this may belong to a running request.
@@ -309,12 +329,16 @@ def personal_data(user: LtiUser) -> dict[str, Any]:
             .order_by(Submission.context_pk, Submission.created_at, Submission.id)
         )
     )
+    context_of_row = func.coalesce(CourseModule.context_pk, ProjectCourseSetting.context_pk)
     outbox = db.session.execute(
-        select(GradebookOutbox, CourseModule.context_pk, CatalogModule.slug, CatalogModule.title)
-        .join(CourseModule, CourseModule.id == GradebookOutbox.course_module_pk)
-        .join(CatalogModule, CatalogModule.id == CourseModule.module_pk)
+        select(GradebookOutbox, context_of_row, CatalogModule.slug, CatalogModule.title)
+        .outerjoin(CourseModule, CourseModule.id == GradebookOutbox.course_module_pk)
+        .outerjoin(CatalogModule, CatalogModule.id == CourseModule.module_pk)
+        .outerjoin(
+            ProjectCourseSetting, ProjectCourseSetting.id == GradebookOutbox.project_column_pk
+        )
         .where(GradebookOutbox.user_pk == user.id)
-        .order_by(CourseModule.context_pk, CatalogModule.position)
+        .order_by(context_of_row, CatalogModule.position, GradebookOutbox.id)
     )
     made = db.session.execute(
         select(GradingDecision, Submission.context_pk, Submission.unit_pk)
@@ -453,8 +477,9 @@ def personal_data(user: LtiUser) -> dict[str, Any]:
         "gradebook": [
             {
                 "course_id": names.course(context_pk),
-                "module": slug,
-                "module_title": title,
+                # The Praxisprojekt column has no module.
+                "module": slug if row.course_module_pk is not None else PROJECT_RESOURCE_ID,
+                "module_title": title if row.course_module_pk is not None else "Praxisprojekt",
                 "state": row.state,
                 "score": dict(row.payload or {}),
                 "attempts": row.attempts,
@@ -480,6 +505,10 @@ def personal_data(user: LtiUser) -> dict[str, Any]:
             )
         ],
     }
+    projects = personal_projects(user.id)
+    for project in projects["projects"]:
+        project["course_id"] = names.course(project.pop("course_pk"))
+    document.update(projects)
     document["courses"] = [names.courses[pk] for pk in sorted(names.courses)]
     document["counts"] = export_counts(document)
     return document
@@ -501,12 +530,20 @@ def export_counts(document: dict[str, Any]) -> dict[str, int]:
         "decisions_made": len(document["decisions_made"]),
         "navigator_municipality": 1 if document["municipality"] else 0,
         "lotse_grant": 1 if document["lotse_grant"] else 0,
+        "project_member": len(document["projects"]),
+        "project_milestone": sum(len(p["milestones"]) for p in document["projects"]),
+        "project_note": sum(len(p["notes"]) for p in document["projects"]),
+        "project_consent": len(document["project_consents"]),
+        "project_notes_written": len(document["project_notes_written"]),
+        "project_milestones_discussed": len(document["project_milestones_discussed"]),
     }
 
 
 def _json_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
@@ -644,6 +681,7 @@ def erase(user: LtiUser, *, actor: PrivacyActor, actor_ref: str | None) -> Erasu
         .execution_options(synchronize_session=False)
     )
     counts.update(_delete_references([user_pk], skip={("submission", "user_pk")}))
+    counts["project"] = delete_memberless_projects()
     counts["lotse_grant"] = _count(
         delete(LotseGrant)
         .where(LotseGrant.registration_pk == registration_pk, LotseGrant.sub == sub)
@@ -880,6 +918,7 @@ def _delete_people(people: list[int]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for chunk in (people[start : start + 500] for start in range(0, len(people), 500)):
         found = _delete_references(chunk, skip=set())
+        found["project"] = delete_memberless_projects()
         found["lti_user"] = _count(
             delete(LtiUser)
             .where(LtiUser.id.in_(chunk))
@@ -933,10 +972,12 @@ def purge_expired(
             .where(CourseMembership.context_pk.in_(due))
             .execution_options(synchronize_session=False)
         )
+        columns = select(ProjectCourseSetting.id).where(ProjectCourseSetting.context_pk.in_(due))
         counts["gradebook_outbox"] = _count(
             delete(GradebookOutbox)
             .where(
-                GradebookOutbox.course_module_pk.in_(modules),
+                GradebookOutbox.course_module_pk.in_(modules)
+                | GradebookOutbox.project_column_pk.in_(columns),
                 GradebookOutbox.state.in_([OutboxState.DELIVERED.value, OutboxState.FAILED.value]),
             )
             .execution_options(synchronize_session=False)
