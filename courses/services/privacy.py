@@ -19,6 +19,11 @@ people's data and the gradebook sync of everybody else still need:
   review and their grade), but lose the link to the Lotse (``lotse_pk`` NULL), as do
   municipalities the Lotse corrected for others (``updated_by_pk`` NULL): nothing is left that
   points back to the erased person;
+- Praxisprojekte: the person leaves every project (``project_member``); a project nobody is left
+  in goes with its milestones, notes, history and consents. The person's publication consents
+  are deleted, so an example they published disappears at once. Coaching notes, "besprochen"
+  marks and history entries of a Lotse or co-member stay for the project but lose the link to
+  the person (NULL);
 - the protocol's caches that may hold values of the person's launches lose them: a resource
   link's ``custom`` parameters are those of its newest launch (they may carry substituted
   personal values such as ``$Person.address.locality``), so they become those of the newest launch
@@ -79,6 +84,7 @@ from lti_tool.extensions import db
 from lti_tool.models import Launch, LtiContext, LtiResourceLink, LtiUser, Registration, utcnow
 
 from .dates import BERLIN
+from .projects import delete_memberless_projects
 from .submissions import upload_folder
 
 log = logging.getLogger(__name__)
@@ -100,6 +106,11 @@ PERSON_REFERENCES: dict[tuple[str, str], str] = {
     ("launch", "user_pk"): "delete",
     ("navigator_municipality", "user_pk"): "delete",
     ("navigator_municipality", "updated_by_pk"): "unlink",
+    ("project_consent", "user_pk"): "delete",
+    ("project_member", "user_pk"): "delete",
+    ("project_milestone", "discussed_by_pk"): "unlink",
+    ("project_note", "lotse_pk"): "unlink",
+    ("project_revision", "user_pk"): "unlink",
     ("quiz_attempt", "user_pk"): "delete",
     ("submission", "user_pk"): "delete",
     ("unit_progress", "user_pk"): "delete",
@@ -644,6 +655,7 @@ def erase(user: LtiUser, *, actor: PrivacyActor, actor_ref: str | None) -> Erasu
         .execution_options(synchronize_session=False)
     )
     counts.update(_delete_references([user_pk], skip={("submission", "user_pk")}))
+    counts["project"] = delete_memberless_projects()
     counts["lotse_grant"] = _count(
         delete(LotseGrant)
         .where(LotseGrant.registration_pk == registration_pk, LotseGrant.sub == sub)
@@ -880,6 +892,7 @@ def _delete_people(people: list[int]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for chunk in (people[start : start + 500] for start in range(0, len(people), 500)):
         found = _delete_references(chunk, skip=set())
+        found["project"] = delete_memberless_projects()
         found["lti_user"] = _count(
             delete(LtiUser)
             .where(LtiUser.id.in_(chunk))
