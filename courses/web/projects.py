@@ -25,9 +25,7 @@ from flask_babel import lazy_gettext
 from sqlalchemy import select
 
 from courses.models import CatalogModule, ModuleKind, Project
-from courses.reports import projects as programme_report
 from courses.services import projects as service
-from courses.services.dates import format_day
 from courses.services.municipalities import assignment_of
 from courses.services.projects import ProjectError, ProjectInvalid
 from courses.services.roles import ToolRole, effective_role
@@ -118,6 +116,11 @@ REVISION_ACTIONS = {
 }
 
 
+def date_de(value: date | None) -> str:
+    """A calendar day (a milestone's date) as TT.MM.JJJJ."""
+    return value.strftime("%d.%m.%Y") if value else ""
+
+
 def field_label(key: str) -> str:
     """The label of a revision's field key (``milestone.<id>.<field>`` by its last part)."""
     name = key.rsplit(".", 1)[-1]
@@ -141,7 +144,7 @@ def change_text(key: str, value: Any) -> str:
         return module.title if module is not None else "–"
     if name == "due_on" and isinstance(value, str):
         try:
-            return format_day(date.fromisoformat(value))
+            return date_de(date.fromisoformat(value))
         except ValueError:
             return value
     if name == "consent":
@@ -162,6 +165,7 @@ def _template_globals() -> dict[str, Any]:
         "project_field_labels": PROJECT_FIELD_LABELS,
         "milestone_field_labels": MILESTONE_FIELD_LABELS,
         "module_examples": module_examples,
+        "date_de": date_de,
     }
 
 
@@ -170,7 +174,7 @@ def module_examples(module_pk: int) -> list[service.Example]:
     andere umgesetzt" on a Best-Practice module's page); empty without a launch."""
     try:
         launch = current_launch()
-    except Exception:  # noqa: BLE001 - a page without a launch simply has no examples
+    except Exception:
         return []
     return service.examples_for_module(service.programme_of(launch.registration_pk), module_pk)
 
@@ -405,7 +409,9 @@ def add_milestone(project_id: int) -> ResponseReturnValue:
     launch = current_launch()
     own = _own_project(launch, project_id)
     try:
-        service.add_milestone(own, user_pk=launch.user_pk, data=_data(request.form, MILESTONE_FIELDS))
+        service.add_milestone(
+            own, user_pk=launch.user_pk, data=_data(request.form, MILESTONE_FIELDS)
+        )
     except ProjectInvalid as invalid:
         db.session.rollback()
         own = _own_project(launch, project_id)
@@ -417,8 +423,9 @@ def add_milestone(project_id: int) -> ResponseReturnValue:
             status=422,
         )
     db.session.commit()
-    return _redirect("projects.project", project_id=own.id, hinweis="meilenstein",
-                     _anchor="meilensteine")
+    return _redirect(
+        "projects.project", project_id=own.id, hinweis="meilenstein", _anchor="meilensteine"
+    )
 
 
 @bp.post("/projekte/<int:project_id>/meilensteine/<int:milestone_id>")
@@ -429,7 +436,9 @@ def save_milestone(project_id: int, milestone_id: int) -> ResponseReturnValue:
     own = _own_project(launch, project_id)
     try:
         service.update_milestone(
-            own, known_id(milestone_id), user_pk=launch.user_pk,
+            own,
+            known_id(milestone_id),
+            user_pk=launch.user_pk,
             data=_data(request.form, MILESTONE_FIELDS),
         )
     except ProjectInvalid as invalid:
@@ -446,8 +455,9 @@ def save_milestone(project_id: int, milestone_id: int) -> ResponseReturnValue:
     except ProjectError as error:
         return _error(error)
     db.session.commit()
-    return _redirect("projects.project", project_id=own.id, hinweis="meilenstein",
-                     _anchor="meilensteine")
+    return _redirect(
+        "projects.project", project_id=own.id, hinweis="meilenstein", _anchor="meilensteine"
+    )
 
 
 @bp.get("/projekte/<int:project_id>/verlauf")
@@ -541,7 +551,11 @@ def publish(project_id: int) -> ResponseReturnValue:
         except ProjectInvalid as invalid:
             db.session.rollback()
             own = _own_project(launch, project_id)
-            names = {"contact_email": "email", "consent_version": "einwilligung", "status": "status"}
+            names = {
+                "contact_email": "email",
+                "consent_version": "einwilligung",
+                "status": "status",
+            }
             errors = {names.get(key, key): text for key, text in invalid.field_errors.items()}
     if errors:
         return _render_publish(launch, own, values=request.form, errors=errors, status=422)
@@ -706,8 +720,9 @@ def add_note(project_id: int) -> ResponseReturnValue:
             launch, coached, note=text, errors={"notiz": message}, status=422
         )
     db.session.commit()
-    return _redirect("projects.course_project", project_id=coached.id, hinweis="notiz",
-                     _anchor="notizen")
+    return _redirect(
+        "projects.course_project", project_id=coached.id, hinweis="notiz", _anchor="notizen"
+    )
 
 
 @bp.post("/lotse/projekte/<int:project_id>/meilensteine/<int:milestone_id>/besprochen")
@@ -721,8 +736,12 @@ def mark_discussed(project_id: int, milestone_id: int) -> ResponseReturnValue:
     except ProjectError as error:
         return _error(error)
     db.session.commit()
-    return _redirect("projects.course_project", project_id=coached.id, hinweis="besprochen",
-                     _anchor="meilensteine")
+    return _redirect(
+        "projects.course_project",
+        project_id=coached.id,
+        hinweis="besprochen",
+        _anchor="meilensteine",
+    )
 
 
 @bp.get("/lotse/projekte/einstellungen")
@@ -757,9 +776,7 @@ def save_settings() -> ResponseReturnValue:
         )
     service.set_gradebook_column(_course_pk(launch), choice == "ja")
     db.session.commit()
-    log.info(
-        "project gradebook column: context=%s enabled=%s", launch.context_pk, choice == "ja"
-    )
+    log.info("project gradebook column: context=%s enabled=%s", launch.context_pk, choice == "ja")
     return _redirect("projects.settings", hinweis="einstellung")
 
 
@@ -771,6 +788,8 @@ def save_settings() -> ResponseReturnValue:
 def programme() -> ResponseReturnValue:
     """All projects of every course this Lotse launched, by Landkreis and status: a table, a
     chart with the same numbers as a table, and the CSV."""
+    from courses.reports import projects as programme_report
+
     launch = current_launch()
     view = programme_report.programme_view(launch.user_pk)
     return render_template(
@@ -792,9 +811,10 @@ def programme() -> ResponseReturnValue:
 @lotse_required
 def programme_csv() -> Response:
     """The programme view as CSV for German Excel, a download."""
+    from courses.reports import projects as programme_report
+
     launch = current_launch()
     response = Response(programme_report.programme_csv(launch.user_pk), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="praxisprojekte.csv"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
-

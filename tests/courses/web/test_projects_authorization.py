@@ -28,8 +28,8 @@ from courses.models import (
     ProjectNote,
     ProjectRevision,
 )
-from lti_tool.extensions import db
 from courses.services.projects import consent_text
+from lti_tool.extensions import db
 from tests import factories as f
 from tests.courses.conftest import TokenClient
 from tests.courses.web.test_lotse_authorization import domain_routes
@@ -115,7 +115,7 @@ LOTSEN = ["lotse-anderer-kurs", "lotse-anderes-programm"]
 
 def test_every_route_is_in_the_matrix(sqlite_app: Flask) -> None:
     assert domain_routes(sqlite_app, PROJECT_BLUEPRINTS) == set(FORMS)
-    assert NAVIGATOR_ROUTES | LOTSE_ROUTES | EXAMPLE_ROUTES == {e for _m, e in FORMS}
+    assert {e for _m, e in FORMS} == NAVIGATOR_ROUTES | LOTSE_ROUTES | EXAMPLE_ROUTES
 
 
 @dataclass
@@ -152,15 +152,28 @@ def _world(app: Flask, tc: TokenClient) -> World:
     assert created.status_code == 303, created.text
     project = db.session.scalars(select(Project)).one()
     pid = project.id
-    assert tc.post(
-        f"/projekte/{pid}/meilensteine", nav_a.token, {"titel": "Meilenstein A", "zustand": "offen"}
-    ).status_code == 303
-    assert tc.post(
-        f"/projekte/{pid}", nav_a.token, project_form(titel=TITLE, modul=str(p1.id), status="in_betrieb")
-    ).status_code == 303
-    assert tc.post(
-        f"/lotse/projekte/{pid}/notizen", lotse_a.token, {"notiz": "Geheime Notiz der Lotsin"}
-    ).status_code == 303
+    assert (
+        tc.post(
+            f"/projekte/{pid}/meilensteine",
+            nav_a.token,
+            {"titel": "Meilenstein A", "zustand": "offen"},
+        ).status_code
+        == 303
+    )
+    assert (
+        tc.post(
+            f"/projekte/{pid}",
+            nav_a.token,
+            project_form(titel=TITLE, modul=str(p1.id), status="in_betrieb"),
+        ).status_code
+        == 303
+    )
+    assert (
+        tc.post(
+            f"/lotse/projekte/{pid}/notizen", lotse_a.token, {"notiz": "Geheime Notiz der Lotsin"}
+        ).status_code
+        == 303
+    )
     published = tc.post(
         f"/projekte/{pid}/veroeffentlichen",
         nav_a.token,
@@ -201,8 +214,12 @@ def _snapshot(world: World) -> Any:
             select(ProjectMember.user_pk).where(ProjectMember.project_pk == pid)
         ).all(),
         db.session.execute(
-            select(ProjectMilestone.id, ProjectMilestone.title, ProjectMilestone.state,
-                   ProjectMilestone.discussed_at).where(ProjectMilestone.project_pk == pid)
+            select(
+                ProjectMilestone.id,
+                ProjectMilestone.title,
+                ProjectMilestone.state,
+                ProjectMilestone.discussed_at,
+            ).where(ProjectMilestone.project_pk == pid)
         ).all(),
         db.session.execute(select(ProjectNote.id).where(ProjectNote.project_pk == pid)).all(),
         db.session.execute(
@@ -293,7 +310,9 @@ def test_the_right_people_may(app: Flask, tc: TokenClient, method: str, endpoint
         token = world.tokens["navigator-anderer-kurs"]
     if endpoint == "projects.publish":
         # Published already: withdrawn first, then published again.
-        assert tc.post(f"/projekte/{world.project_pk}/zurueckziehen", world.owner).status_code == 303
+        assert (
+            tc.post(f"/projekte/{world.project_pk}/zurueckziehen", world.owner).status_code == 303
+        )
         FORMS[(method, endpoint)]["version"] = consent_text().version
     response = _request(tc, method, endpoint, token, world)
     status = response.status_code

@@ -32,7 +32,12 @@ def kommune(user_pk: int, key: str = RATHEN) -> None:
 
 def catalogue() -> tuple[Any, Any]:
     """The B6 module (its assignment is the Steckbrief) and a Best-Practice module."""
-    b6 = f.make_module(STECKBRIEF, title="Digitalisierungsmanagement", position=6)
+    b6 = f.make_module(
+        STECKBRIEF,
+        title="Digitalisierungsmanagement",
+        position=6,
+        units=(("rolle", "reading"), ("projektsteckbrief", "assignment")),
+    )
     p1 = f.make_module(
         BEST_PRACTICE, title="Online-Hundesteueranmeldung über Amt24", kind="best-practice"
     )
@@ -63,7 +68,9 @@ def project_id_of(location: str) -> int:
 def test_the_whole_way(app: Flask, tc: TokenClient) -> None:
     moodle = f.platform()
     b6, p1 = catalogue()
-    nav = f.launch(moodle, "nav-1", context_id="kurs-1", name="Nora Navi", email="nora@rathen.example")
+    nav = f.launch(
+        moodle, "nav-1", context_id="kurs-1", name="Nora Navi", email="nora@rathen.example"
+    )
     lotse = f.launch(moodle, "lotse-1", lotse=True, context_id="kurs-1")
     elsewhere = f.launch(moodle, "nav-2", context_id="kurs-2", name="Olaf Anders")
     lotse_elsewhere = f.launch(moodle, "lotse-2", lotse=True, context_id="kurs-2")
@@ -74,7 +81,7 @@ def test_the_whole_way(app: Flask, tc: TokenClient) -> None:
 
     # The B6 Steckbrief, handed in through the assignment page.
     handed_in = tc.post(
-        f"/module/{STECKBRIEF}/einheit/aufgabe/abgabe",
+        f"/module/{STECKBRIEF}/einheit/projektsteckbrief/abgabe",
         nav.token,
         {"text": "Titel: Hundesteuer online\nZiel: Anmeldung ohne Papier.", "aktion": "einreichen"},
     )
@@ -98,7 +105,9 @@ def test_the_whole_way(app: Flask, tc: TokenClient) -> None:
     project = db.session.get(Project, pid)
     assert project is not None
     assert project.municipality_key == RATHEN and project.source_submission_pk is not None
-    assert "Ihr Praxisprojekt ist angelegt." in f.text_of(tc.client.get(created.headers["Location"]).data)
+    assert "Ihr Praxisprojekt ist angelegt." in f.text_of(
+        tc.client.get(created.headers["Location"]).data
+    )
 
     # Milestones.
     for title, due in (("Formular steht", "2027-02-01"), ("Online in Amt24", "2027-04-01")):
@@ -142,7 +151,10 @@ def test_the_whole_way(app: Flask, tc: TokenClient) -> None:
         f"/projekte/{pid}",
         nav.token,
         project_form(
-            modul=str(p1.id), status="in_betrieb", ergebnis="40 % online.", erkenntnisse="Früh die Kasse fragen."
+            modul=str(p1.id),
+            status="in_betrieb",
+            ergebnis="40 % online.",
+            erkenntnisse="Früh die Kasse fragen.",
         ),
     )
     assert done.status_code == 303
@@ -182,12 +194,17 @@ def test_the_whole_way(app: Flask, tc: TokenClient) -> None:
     for token in (elsewhere.token, lotse_elsewhere.token, nav.token):
         assert "Hundesteuer online" not in tc.get("/praxisbeispiele", token).text
         assert tc.get(f"/praxisbeispiele/{pid}", token).status_code == 404
-    assert "So haben es andere umgesetzt" not in tc.get(f"/module/{BEST_PRACTICE}", elsewhere.token).text
+    assert (
+        "So haben es andere umgesetzt"
+        not in tc.get(f"/module/{BEST_PRACTICE}", elsewhere.token).text
+    )
     consents = db.session.scalars(select(ProjectConsent)).all()
     assert len(consents) == 1 and consents[0].withdrawn_at is not None
 
     # Every change is in the history, which the Navigator sees.
-    actions = [r.action for r in db.session.scalars(select(ProjectRevision).order_by(ProjectRevision.id))]
+    actions = [
+        r.action for r in db.session.scalars(select(ProjectRevision).order_by(ProjectRevision.id))
+    ]
     assert actions[0] == "created" and "updated" in actions
     history = tc.get(f"/projekte/{pid}/verlauf", nav.token)
     assert history.status_code == 200 and "in Betrieb" in history.text
