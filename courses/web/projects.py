@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from courses.models import CatalogModule, ModuleKind, Project
 from courses.services import projects as service
-from courses.services.municipalities import assignment_of
+from courses.services.municipalities import Municipality, assignment_of
 from courses.services.projects import ProjectError, ProjectInvalid
 from courses.services.roles import ToolRole, effective_role
 from lti_tool.context import LaunchContext
@@ -121,6 +121,11 @@ def date_de(value: date | None) -> str:
     return value.strftime("%d.%m.%Y") if value else ""
 
 
+def kommune(name: str) -> str:
+    """A Kommune's official name (``Rathen, Kurort``) as people write it (``Kurort Rathen``)."""
+    return Municipality(key="", name=name, kreis="").display_name
+
+
 def field_label(key: str) -> str:
     """The label of a revision's field key (``milestone.<id>.<field>`` by its last part)."""
     name = key.rsplit(".", 1)[-1]
@@ -166,6 +171,7 @@ def _template_globals() -> dict[str, Any]:
         "milestone_field_labels": MILESTONE_FIELD_LABELS,
         "module_examples": module_examples,
         "date_de": date_de,
+        "kommune": kommune,
     }
 
 
