@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from courses.models import CatalogModule, ModuleKind, Project
 from courses.services import projects as service
-from courses.services.municipalities import Municipality, assignment_of
+from courses.services.municipalities import Municipality, apply_from_launch
 from courses.services.projects import ProjectError, ProjectInvalid
 from courses.services.roles import ToolRole, effective_role
 from lti_tool.context import LaunchContext
@@ -244,13 +244,16 @@ def _redirect(endpoint: str, **values: Any) -> Response:
 
 def _render_mine(launch: LaunchContext) -> ResponseReturnValue:
     course_pk = _course_pk(launch)
+    # The LMS's `gemeinde` parameter counts here too, as on "Meine Module".
+    municipality = apply_from_launch(launch)
+    db.session.commit()
     return render_template(
         "projects/meine.html",
         launch=launch,
         projects=service.projects_of_navigator(launch.user_pk, course_pk),
         joinable=service.joinable_projects(launch.user_pk, course_pk),
         steckbrief=service.steckbrief_of(launch.user_pk, course_pk),
-        municipality=assignment_of(launch.user_pk),
+        municipality=municipality,
         notice=_notice(),
     )
 
@@ -315,6 +318,7 @@ def create_project() -> ResponseReturnValue:
     course_pk = _course_pk(launch)
     raw_source = request.form.get("steckbrief") or None
     from_submission = parse_id(raw_source) if raw_source else None
+    apply_from_launch(launch)
     try:
         project = service.create_project(
             user_pk=launch.user_pk,
@@ -429,9 +433,7 @@ def add_milestone(project_id: int) -> ResponseReturnValue:
             status=422,
         )
     db.session.commit()
-    return _redirect(
-        "projects.project", project_id=own.id, hinweis="meilenstein", _anchor="meilensteine"
-    )
+    return _redirect("projects.project", project_id=own.id, hinweis="meilenstein")
 
 
 @bp.post("/projekte/<int:project_id>/meilensteine/<int:milestone_id>")
@@ -461,9 +463,7 @@ def save_milestone(project_id: int, milestone_id: int) -> ResponseReturnValue:
     except ProjectError as error:
         return _error(error)
     db.session.commit()
-    return _redirect(
-        "projects.project", project_id=own.id, hinweis="meilenstein", _anchor="meilensteine"
-    )
+    return _redirect("projects.project", project_id=own.id, hinweis="meilenstein")
 
 
 @bp.get("/projekte/<int:project_id>/verlauf")
@@ -726,9 +726,7 @@ def add_note(project_id: int) -> ResponseReturnValue:
             launch, coached, note=text, errors={"notiz": message}, status=422
         )
     db.session.commit()
-    return _redirect(
-        "projects.course_project", project_id=coached.id, hinweis="notiz", _anchor="notizen"
-    )
+    return _redirect("projects.course_project", project_id=coached.id, hinweis="notiz")
 
 
 @bp.post("/lotse/projekte/<int:project_id>/meilensteine/<int:milestone_id>/besprochen")
@@ -742,12 +740,7 @@ def mark_discussed(project_id: int, milestone_id: int) -> ResponseReturnValue:
     except ProjectError as error:
         return _error(error)
     db.session.commit()
-    return _redirect(
-        "projects.course_project",
-        project_id=coached.id,
-        hinweis="besprochen",
-        _anchor="meilensteine",
-    )
+    return _redirect("projects.course_project", project_id=coached.id, hinweis="besprochen")
 
 
 @bp.get("/lotse/projekte/einstellungen")
