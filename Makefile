@@ -72,6 +72,7 @@ run: install
 	$(FLASK) lti keys ensure
 	$(FLASK) courses import
 	$(FLASK) demo-lms setup --base-url http://$(HOST):$(PORT)
+	$(FLASK) courses demo-projects
 	@echo
 	@echo "  Lotsen-LTI läuft gleich auf http://$(HOST):$(PORT)/"
 	@echo "  Demo-LMS mit Beispielkurs:  http://$(HOST):$(PORT)/demo-lms/"

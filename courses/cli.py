@@ -36,6 +36,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -43,17 +44,23 @@ from typing import Any
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from courses.authoring.catalog_files import DEFAULT_CATALOG_PATH, load_catalog
 from courses.authoring.importer import CatalogInvalid, import_catalog
 from courses.gradebook import outbox
 from courses.gradebook.worker import new_worker_id, run_worker
-from courses.models import PrivacyAction, PrivacyActor
+from courses.models import CatalogModule, MunicipalitySource, PrivacyAction, PrivacyActor, Project
 from courses.reports.personal_data import ROW_LABELS, archive, render_document
-from courses.services import privacy, roles, roster
+from courses.services import municipalities, privacy, projects, roles, roster
 from courses.services.dates import format_day, format_moment
 from courses.services.municipalities import MunicipalityListError, official_list
 from courses.services.progress import resync_course
+from demo_lms.course import CLIENT_ID as DEMO_CLIENT_ID
+from demo_lms.course import COURSE as DEMO_COURSE
+from demo_lms.course import DEPLOYMENT_ID as DEMO_DEPLOYMENT_ID
+from demo_lms.course import PEOPLE as DEMO_PEOPLE
+from demo_lms.course import PLATFORM_NAME as DEMO_PLATFORM_NAME
 from lti_tool.extensions import db
 from lti_tool.models import Deployment, LtiContext, LtiUser, Registration
 from lti_tool.registrations import RegistrationError, find_deployment, find_platform
@@ -109,6 +116,212 @@ def import_(catalog_path: Path | None) -> None:
     db.session.commit()
     for line in report.lines():
         click.echo(line)
+
+
+# --- flask courses demo-projects: Praxisprojekte for the demo LMS ------------------------------
+
+#: The demo cohort that holds the finished example projects (same registration as the demo
+#: course, so its examples are in the demo course's programme).
+DEMO_COHORT = (
+    "demo-kurs-beispiele",
+    "DN-2025-2",
+    "Digital-Navigatoren Kurs 2025/2 (Demo-Beispiele)",
+)
+
+
+@dataclass(frozen=True)
+class _DemoProject:
+    title: str
+    module: str
+    services: str
+    goal: str
+    status: str
+    size_class: str
+    milestones: tuple[tuple[str, str, str], ...]
+    result: str = ""
+    lessons: str = ""
+
+
+DEMO_EXAMPLES = (
+    (
+        ("demo-vorbild-karla", "Karla Demo-Vorbild", "Großenhain, Stadt"),
+        "karla.demo-vorbild@grossenhain.demo.invalid",
+        _DemoProject(
+            title="Demo: Hundesteuer online über Amt24",
+            module="p1-hundesteuer-online",
+            services="An-, Ab- und Ummeldung der Hundesteuer über Amt24",
+            goal="Bürgerinnen und Bürger melden ihren Hund vollständig online an, ab und um; "
+            "das Steueramt übernimmt die Daten ohne Abtippen.",
+            status="in_betrieb",
+            size_class="5000_20000",
+            milestones=(
+                ("Satzung und Formular abgestimmt", "2025-09-30", "erledigt"),
+                ("Online-Dienst in Amt24 freigeschaltet", "2025-11-15", "erledigt"),
+                ("Erste 50 Online-Anmeldungen", "2026-02-28", "erledigt"),
+            ),
+            result="Im ersten Quartal kamen 60 % der Anmeldungen online; es gab deutlich "
+            "weniger Rückfragen.",
+            lessons="Das Fachamt früh einbinden und das Formular mit echten Fällen testen.",
+        ),
+    ),
+    (
+        ("demo-vorbild-uwe", "Uwe Demo-Vorreiter", "Oederan, Stadt"),
+        None,
+        _DemoProject(
+            title="Demo: Digitaler Rechnungseingang mit XRechnung",
+            module="p5-e-rechnung",
+            services="Rechnungseingang der Kämmerei (XRechnung, ZRE)",
+            goal="Rechnungen kommen elektronisch an, werden digital geprüft und freigegeben.",
+            status="in_betrieb",
+            size_class="5000_20000",
+            milestones=(
+                (
+                    "Eingangskanal über die Zentrale Rechnungseingangsplattform",
+                    "2025-10-01",
+                    "erledigt",
+                ),
+                ("Freigabeworkflow im Finanzverfahren", "2026-01-31", "erledigt"),
+            ),
+            result="Drei Viertel der Rechnungen kommen als XRechnung; die Durchlaufzeit "
+            "hat sich halbiert.",
+            lessons="Die großen Lieferanten zuerst ansprechen; Papier bleibt eine Weile parallel.",
+        ),
+    ),
+)
+DEMO_IN_PROGRESS = _DemoProject(
+    title="Demo: Bewohnerparkausweis online beantragen",
+    module="p2-bewohnerparken",
+    services="Bewohnerparkausweis mit Online-Bezahlung",
+    goal="Der Bewohnerparkausweis wird Ende-zu-Ende digital beantragt, bezahlt und erteilt.",
+    status="in_umsetzung",
+    size_class="20000_100000",
+    milestones=(
+        ("Prozess mit dem Ordnungsamt modelliert", "2026-10-31", "erledigt"),
+        ("Online-Antrag mit ePayBL im Test", "2027-01-31", "offen"),
+    ),
+)
+
+
+def _demo_project(
+    context: LtiContext, user: LtiUser, place: str, spec: _DemoProject
+) -> Project | None:
+    """Create ``spec`` for ``user`` in ``context`` unless it is there; None if it was."""
+    existing = db.session.scalars(
+        select(Project).where(
+            Project.context_pk == context.id,
+            Project.title == spec.title,
+            Project.is_demo.is_(True),
+        )
+    ).first()
+    if existing is not None:
+        return None
+    found = municipalities.match(place)
+    if found is None:
+        raise click.ClickException(f"Gemeinde {place!r} fehlt in der Gemeindeliste.")
+    municipalities.assign(user.id, found, MunicipalitySource.LMS)
+    module = db.session.scalars(
+        select(CatalogModule).where(CatalogModule.slug == spec.module)
+    ).first()
+    project = projects.create_project(
+        user_pk=user.id,
+        course_pk=context.id,
+        data={
+            "title": spec.title,
+            "goal": spec.goal,
+            "services": spec.services,
+            "module_pk": module.id if module is not None else None,
+            "size_class": spec.size_class,
+        },
+    )
+    project.is_demo = True
+    for title, due_on, state in spec.milestones:
+        projects.add_milestone(
+            project, user_pk=user.id, data={"title": title, "due_on": due_on, "state": state}
+        )
+    projects.update_project(
+        project,
+        user_pk=user.id,
+        data={"status": spec.status, "result": spec.result, "lessons": spec.lessons},
+    )
+    return project
+
+
+def _context(registration: Registration, context_id: str, label: str, title: str) -> LtiContext:
+    """The course row as the first launch would write it (the launch later keeps it)."""
+    context = db.session.scalars(
+        select(LtiContext).where(
+            LtiContext.registration_pk == registration.id, LtiContext.context_id == context_id
+        )
+    ).first()
+    if context is None:
+        deployment = find_deployment(registration, DEMO_DEPLOYMENT_ID)
+        context = LtiContext(
+            registration_pk=registration.id,
+            deployment_pk=deployment.id if deployment is not None else None,
+            context_id=context_id,
+            title=title,
+            label=label,
+        )
+        db.session.add(context)
+        db.session.flush()
+    return context
+
+
+def _person_row(registration: Registration, sub: str, name: str | None = None) -> LtiUser:
+    """The person row as the first launch would write it (the launch later updates it)."""
+    user = db.session.scalars(
+        select(LtiUser).where(LtiUser.registration_pk == registration.id, LtiUser.sub == sub)
+    ).first()
+    if user is None:
+        user = LtiUser(registration_pk=registration.id, sub=sub, name=name)
+        db.session.add(user)
+        db.session.flush()
+    return user
+
+
+@courses.command("demo-projects", short_help="Praxisprojekte für das Demo-LMS anlegen.")
+def demo_projects_command() -> None:
+    """Zwei erfundene, veröffentlichte Praxisbeispiele (in einem eigenen Demo-Kurs) und ein
+    Projekt in Umsetzung für die Demo-Navigatorin Anna im Demo-Kurs anlegen. Mehrfach
+    aufrufbar: Vorhandenes bleibt, wie es ist. Läuft nach ``flask demo-lms setup``."""
+    registration = db.session.scalars(
+        select(Registration).where(
+            Registration.name == DEMO_PLATFORM_NAME, Registration.client_id == DEMO_CLIENT_ID
+        )
+    ).first()
+    if registration is None:
+        raise click.ClickException(
+            "Das Demo-LMS ist nicht registriert: zuerst „flask demo-lms setup“ ausführen."
+        )
+    created = 0
+    try:
+        cohort = _context(registration, *DEMO_COHORT)
+        for (key, name, place), email, spec in DEMO_EXAMPLES:
+            # Invented example people of an earlier cohort, not members of the demo course.
+            author = _person_row(registration, key, name)
+            project = _demo_project(cohort, author, place, spec)
+            if project is not None:
+                projects.publish(
+                    project,
+                    user_pk=author.id,
+                    show_name=email is not None,
+                    contact_email=email,
+                    consent_version=projects.CONSENT_VERSION,
+                )
+                created += 1
+        course = _context(registration, DEMO_COURSE.id, DEMO_COURSE.label, DEMO_COURSE.title)
+        anna = next(person for person in DEMO_PEOPLE if person.key == "anna")
+        navigator = _person_row(registration, anna.sub)
+        if _demo_project(course, navigator, anna.municipality, DEMO_IN_PROGRESS) is not None:
+            created += 1
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    click.echo(
+        f"Demo-Praxisprojekte: {created} neu angelegt"
+        f" ({len(DEMO_EXAMPLES) + 1 - created} waren schon da)."
+    )
 
 
 # --- flask courses lotse: roles and the Gemeinde list --------------------------------------------

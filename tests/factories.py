@@ -27,6 +27,8 @@ from courses.models import (
     CourseModule,
     CourseModuleMember,
     NavigatorMunicipality,
+    Project,
+    ProjectMember,
     UnitProgress,
     UnitVersion,
 )
@@ -210,6 +212,44 @@ def make_context(context_id: str = "course-1") -> LtiContext:
     db.session.add(context)
     db.session.commit()
     return context
+
+
+def assign_municipality(
+    user: LtiUser, key: str = "14521010", name: str = "Amtsberg"
+) -> NavigatorMunicipality:
+    """Give ``user`` a municipality (as a Navigator's own choice would)."""
+    row = NavigatorMunicipality(
+        user_pk=user.id, municipality_key=key, name=name, source="navigator"
+    )
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def make_project(
+    context: LtiContext,
+    *members: LtiUser,
+    title: str = "Hundesteuer online",
+    status: str = "idee",
+    key: str = "14521010",
+    name: str = "Amtsberg",
+    landkreis: str = "Erzgebirgskreis",
+    **fields: Any,
+) -> Project:
+    """A project row of ``members`` in ``context`` (no history: for reads and erasure)."""
+    project = Project(
+        context_pk=context.id,
+        title=title,
+        status=status,
+        municipality_key=key,
+        municipality_name=name,
+        landkreis=landkreis,
+        **fields,
+    )
+    project.members.extend(ProjectMember(user_pk=member.id) for member in members)
+    db.session.add(project)
+    db.session.commit()
+    return project
 
 
 @functools.cache

@@ -91,6 +91,7 @@ def test_make_run_serves_the_demo_lms_and_a_launch_succeeds(tmp_path: Path) -> N
         _wait_for(f"{base}/demo-lms/", process)
         output = (tmp_path / "make-run.log").read_text()
         assert f"{base}/demo-lms/" in output, output
+        assert "Demo-Praxisprojekte: 3 neu angelegt" in output, output
 
         browser = requests.Session()
         course = browser.get(f"{base}/demo-lms/").text

@@ -5,10 +5,10 @@ How it works
 ------------
 * **One outbox row per (column, Navigator)**, updated in place (a column is a placed module,
   or the Praxisprojekt column of a course, :func:`.outbox.enqueue_project_score`). A change of
-  the score state writes the new score into the row, bumps ``version``, gives it a new timestamp and makes
-  it ``pending`` again. So only the newest state is ever sent, and nothing is sent for states that
-  were already replaced before a worker got to them. :func:`.outbox.enqueue_score` flushes; the
-  request commits.
+  the score state writes the new score into the row, bumps ``version``, gives it a new
+  timestamp and makes it ``pending`` again. So only the newest state is ever sent, and nothing
+  is sent for states that were already replaced before a worker got to them.
+  :func:`.outbox.enqueue_score` flushes; the request commits.
 * **Timestamps** are whole seconds, strictly increasing per row: Moodle compares them at second
   resolution and refuses a score not newer than the stored one with 409 (lti-notes §6). A 409 to
   a row's own timestamp therefore means "already there", and a re-send is harmless. (A grade a

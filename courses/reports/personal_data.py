@@ -15,6 +15,7 @@ from courses.models import DECISION_LABELS
 from courses.services.grading import SUBMISSION_STATE_LABELS
 from courses.services.privacy import to_json, upload_path
 from courses.services.progress import UNIT_STATE_LABELS
+from courses.services.projects import MILESTONE_STATE_LABELS, SIZE_CLASS_LABELS, STATUS_LABELS
 from lti_tool.vocab import role_local_name
 
 #: The kinds of data of :func:`courses.services.privacy.export_counts`, in the summary's order.
@@ -31,6 +32,14 @@ COUNT_LABELS = {
     "decisions_made": lazy_gettext("Als Lotse/Lotsin abgegebene Bewertungen"),
     "navigator_municipality": lazy_gettext("Angabe der Kommune"),
     "lotse_grant": lazy_gettext("Freischaltung als Lotse/Lotsin"),
+    "project_member": lazy_gettext("Praxisprojekte"),
+    "project_milestone": lazy_gettext("Meilensteine Ihrer Praxisprojekte"),
+    "project_note": lazy_gettext("Coaching-Hinweise zu Ihren Praxisprojekten"),
+    "project_consent": lazy_gettext("Einwilligungen zur Veröffentlichung als Praxisbeispiel"),
+    "project_notes_written": lazy_gettext("Als Lotse/Lotsin geschriebene Coaching-Hinweise"),
+    "project_milestones_discussed": lazy_gettext(
+        "Als Lotse/Lotsin als besprochen markierte Meilensteine"
+    ),
 }
 #: Every kind of row (and file) an erasure or a retention purge counts, for the CLI's report.
 ROW_LABELS = {
@@ -43,6 +52,16 @@ ROW_LABELS = {
         "Kommunen anderer, bei denen der Bezug zum Lotsen entfällt"
     ),
     "roster_sync_unlinked": lazy_gettext("Vermerke der Teilnehmerliste"),
+    "project": lazy_gettext("Praxisprojekte ohne verbleibende Mitglieder"),
+    "project_milestone.discussed_by_pk": lazy_gettext(
+        "Meilensteine, bei denen der Bezug zum Lotsen entfällt"
+    ),
+    "project_note.lotse_pk": lazy_gettext(
+        "Coaching-Hinweise, bei denen der Bezug zum Lotsen entfällt"
+    ),
+    "project_revision.user_pk": lazy_gettext(
+        "Einträge im Projektverlauf, bei denen der Bezug zur Person entfällt"
+    ),
     "resource_link_custom": lazy_gettext("Custom-Parameter von Links (aus Starts übernommen)"),
     "lti_user": lazy_gettext("Personen (Kennung, Name, E-Mail-Adresse)"),
     "file": lazy_gettext("Dateien im Upload-Ordner"),
@@ -121,6 +140,9 @@ def summary_context(document: dict[str, Any]) -> dict[str, Any]:
         "UNIT_STATE_LABELS": UNIT_STATE_LABELS,
         "SUBMISSION_STATES": SUBMISSION_STATE_LABELS,
         "DECISION_LABELS": DECISION_LABELS,
+        "PROJECT_STATUS_LABELS": STATUS_LABELS,
+        "SIZE_CLASS_LABELS": SIZE_CLASS_LABELS,
+        "MILESTONE_STATE_LABELS": MILESTONE_STATE_LABELS,
     }
 
 

@@ -59,6 +59,7 @@ from flask import current_app
 from sqlalchemy import Select, String, cast, delete, func, select, update
 from sqlalchemy.sql import ColumnElement
 
+from courses.gradebook.line_items import PROJECT_RESOURCE_ID
 from courses.models import (
     CatalogModule,
     CatalogUnit,
@@ -73,6 +74,7 @@ from courses.models import (
     PrivacyAction,
     PrivacyActor,
     PrivacyAudit,
+    ProjectCourseSetting,
     QuizAttempt,
     RosterSync,
     Submission,
@@ -84,7 +86,7 @@ from lti_tool.extensions import db
 from lti_tool.models import Launch, LtiContext, LtiResourceLink, LtiUser, Registration, utcnow
 
 from .dates import BERLIN
-from .projects import delete_memberless_projects
+from .projects import delete_memberless_projects, personal_projects
 from .submissions import upload_folder
 
 log = logging.getLogger(__name__)
@@ -117,9 +119,14 @@ PERSON_REFERENCES: dict[tuple[str, str], str] = {
 }
 #: Columns that hold a person's ``sub`` themselves (besides the gradebook payload's ``userId``).
 SUB_COLUMNS = frozenset({("lti_user", "sub"), ("lotse_grant", "sub")})
-#: The rows that depend on a person's rows and go with them (their foreign key cascades).
+#: The rows that hang under a person's rows: they go with them (their foreign key cascades),
+#: or, a project started from a Steckbrief submission, lose the link (SET NULL).
 DEPENDENT_ROWS = frozenset(
-    {("grading_decision", "submission_pk"), ("submission_file", "submission_pk")}
+    {
+        ("grading_decision", "submission_pk"),
+        ("submission_file", "submission_pk"),
+        ("project", "source_submission_pk"),
+    }
 )
 
 #: Stray upload files (no row names them) younger than this may belong to a running request.
@@ -320,12 +327,16 @@ def personal_data(user: LtiUser) -> dict[str, Any]:
             .order_by(Submission.context_pk, Submission.created_at, Submission.id)
         )
     )
+    context_of_row = func.coalesce(CourseModule.context_pk, ProjectCourseSetting.context_pk)
     outbox = db.session.execute(
-        select(GradebookOutbox, CourseModule.context_pk, CatalogModule.slug, CatalogModule.title)
-        .join(CourseModule, CourseModule.id == GradebookOutbox.course_module_pk)
-        .join(CatalogModule, CatalogModule.id == CourseModule.module_pk)
+        select(GradebookOutbox, context_of_row, CatalogModule.slug, CatalogModule.title)
+        .outerjoin(CourseModule, CourseModule.id == GradebookOutbox.course_module_pk)
+        .outerjoin(CatalogModule, CatalogModule.id == CourseModule.module_pk)
+        .outerjoin(
+            ProjectCourseSetting, ProjectCourseSetting.id == GradebookOutbox.project_column_pk
+        )
         .where(GradebookOutbox.user_pk == user.id)
-        .order_by(CourseModule.context_pk, CatalogModule.position)
+        .order_by(context_of_row, CatalogModule.position, GradebookOutbox.id)
     )
     made = db.session.execute(
         select(GradingDecision, Submission.context_pk, Submission.unit_pk)
@@ -464,8 +475,9 @@ def personal_data(user: LtiUser) -> dict[str, Any]:
         "gradebook": [
             {
                 "course_id": names.course(context_pk),
-                "module": slug,
-                "module_title": title,
+                # The Praxisprojekt column has no module.
+                "module": slug if row.course_module_pk is not None else PROJECT_RESOURCE_ID,
+                "module_title": title if row.course_module_pk is not None else "Praxisprojekt",
                 "state": row.state,
                 "score": dict(row.payload or {}),
                 "attempts": row.attempts,
@@ -491,6 +503,10 @@ def personal_data(user: LtiUser) -> dict[str, Any]:
             )
         ],
     }
+    projects = personal_projects(user.id)
+    for project in projects["projects"]:
+        project["course_id"] = names.course(project.pop("course_pk"))
+    document.update(projects)
     document["courses"] = [names.courses[pk] for pk in sorted(names.courses)]
     document["counts"] = export_counts(document)
     return document
@@ -512,12 +528,20 @@ def export_counts(document: dict[str, Any]) -> dict[str, int]:
         "decisions_made": len(document["decisions_made"]),
         "navigator_municipality": 1 if document["municipality"] else 0,
         "lotse_grant": 1 if document["lotse_grant"] else 0,
+        "project_member": len(document["projects"]),
+        "project_milestone": sum(len(p["milestones"]) for p in document["projects"]),
+        "project_note": sum(len(p["notes"]) for p in document["projects"]),
+        "project_consent": len(document["project_consents"]),
+        "project_notes_written": len(document["project_notes_written"]),
+        "project_milestones_discussed": len(document["project_milestones_discussed"]),
     }
 
 
 def _json_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 

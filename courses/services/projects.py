@@ -206,6 +206,7 @@ class ProjectRow:
     """A project in the Lotse's list of the course."""
 
     id: int
+    course_pk: int
     title: str
     status: str
     status_label: str
@@ -802,6 +803,7 @@ def project_rows(course_pks: list[int], *, filters: ProjectFilter) -> list[Proje
         rows.append(
             ProjectRow(
                 id=project.id,
+                course_pk=project.context_pk,
                 title=project.title,
                 status=project.status,
                 status_label=str(STATUS_LABELS[ProjectStatus(project.status)]),
@@ -827,13 +829,14 @@ def project_rows(course_pks: list[int], *, filters: ProjectFilter) -> list[Proje
 def filter_options(course_pk: int) -> FilterOptions:
     """The Kommunen, Landkreise and modules the course's projects have (for the filters)."""
     municipalities = sorted(
-        set(
-            db.session.execute(
+        {
+            (str(key), str(name))
+            for key, name in db.session.execute(
                 select(Project.municipality_key, Project.municipality_name).where(
                     Project.context_pk == course_pk
                 )
-            ).tuples()
-        ),
+            )
+        },
         key=lambda m: (m[1].casefold(), m[0]),
     )
     landkreise = sorted(
@@ -846,8 +849,9 @@ def filter_options(course_pk: int) -> FilterOptions:
         },
         key=str.casefold,
     )
-    modules = list(
-        db.session.execute(
+    modules = [
+        (int(pk), str(title))
+        for pk, title in db.session.execute(
             select(CatalogModule.id, CatalogModule.title)
             .where(
                 CatalogModule.id.in_(
@@ -855,8 +859,8 @@ def filter_options(course_pk: int) -> FilterOptions:
                 )
             )
             .order_by(CatalogModule.position, CatalogModule.title)
-        ).tuples()
-    )
+        )
+    ]
     return FilterOptions(municipalities=municipalities, landkreise=landkreise, modules=modules)
 
 
@@ -1273,3 +1277,123 @@ def delete_memberless_projects() -> int:
         )
         db.session.flush()
     return len(empty)
+
+
+def personal_projects(user_pk: int) -> dict[str, Any]:
+    """A person's Praxisprojekt data for their export (Art. 15/20): the projects they are a
+    member of (text, milestones, the coaching notes on them, without who wrote them, and
+    their own history entries), the consents *they* gave (a co-member's consent is that
+    person's data), and as a Lotse the notes they wrote and the milestones they marked."""
+    memberships = list(
+        db.session.execute(
+            select(ProjectMember, Project)
+            .join(Project, Project.id == ProjectMember.project_pk)
+            .where(ProjectMember.user_pk == user_pk)
+            .options(selectinload(Project.milestones))
+            .order_by(Project.context_pk, Project.id)
+        )
+    )
+    project_pks = [project.id for _member, project in memberships]
+    notes_on: dict[int, list[ProjectNote]] = {pk: [] for pk in project_pks}
+    for note in db.session.scalars(
+        select(ProjectNote)
+        .where(ProjectNote.project_pk.in_(project_pks))
+        .order_by(ProjectNote.created_at, ProjectNote.id)
+    ):
+        notes_on[note.project_pk].append(note)
+    own_revisions: dict[int, list[ProjectRevision]] = {}
+    for revision in db.session.scalars(
+        select(ProjectRevision)
+        .where(ProjectRevision.user_pk == user_pk)
+        .order_by(ProjectRevision.created_at, ProjectRevision.id)
+    ):
+        own_revisions.setdefault(revision.project_pk, []).append(revision)
+    given = list(
+        db.session.scalars(
+            select(ProjectConsent)
+            .where(ProjectConsent.user_pk == user_pk)
+            .order_by(ProjectConsent.created_at, ProjectConsent.id)
+        )
+    )
+    written = list(
+        db.session.scalars(
+            select(ProjectNote)
+            .where(ProjectNote.lotse_pk == user_pk)
+            .order_by(ProjectNote.created_at, ProjectNote.id)
+        )
+    )
+    discussed = list(
+        db.session.scalars(
+            select(ProjectMilestone)
+            .where(ProjectMilestone.discussed_by_pk == user_pk)
+            .order_by(ProjectMilestone.discussed_at, ProjectMilestone.id)
+        )
+    )
+    return {
+        "projects": [
+            {
+                "id": project.id,
+                "course_pk": project.context_pk,
+                "title": project.title,
+                "goal": project.goal,
+                "module_pk": project.module_pk,
+                "services": project.services,
+                "status": project.status,
+                "result": project.result,
+                "lessons": project.lessons,
+                "municipality_key": project.municipality_key,
+                "municipality_name": project.municipality_name,
+                "landkreis": project.landkreis,
+                "size_class": project.size_class,
+                "joined_at": member.joined_at,
+                "created_at": project.created_at,
+                "updated_at": project.updated_at,
+                "milestones": [
+                    {
+                        "id": m.id,
+                        "title": m.title,
+                        "due_on": m.due_on,
+                        "state": m.state,
+                        "discussed_at": m.discussed_at,
+                    }
+                    for m in project.milestones
+                ],
+                "notes": [
+                    {"id": n.id, "text": n.text, "created_at": n.created_at}
+                    for n in notes_on[project.id]
+                ],
+                "own_changes": [
+                    {
+                        "action": r.action,
+                        "changes": dict(r.changes or {}),
+                        "created_at": r.created_at,
+                    }
+                    for r in own_revisions.get(project.id, [])
+                ],
+            }
+            for member, project in memberships
+        ],
+        "project_consents": [
+            {
+                "id": c.id,
+                "project_id": c.project_pk,
+                "consent_version": c.consent_version,
+                "show_name": c.show_name,
+                "contact_email": c.contact_email,
+                "created_at": c.created_at,
+                "withdrawn_at": c.withdrawn_at,
+            }
+            for c in given
+        ],
+        "project_notes_written": [
+            {"id": n.id, "project_id": n.project_pk, "text": n.text, "created_at": n.created_at}
+            for n in written
+        ],
+        "project_milestones_discussed": [
+            {"id": m.id, "project_id": m.project_pk, "discussed_at": m.discussed_at}
+            for m in discussed
+        ],
+        "project_changes_elsewhere": sum(
+            len(rows) for pk, rows in own_revisions.items() if pk not in notes_on
+        ),
+    }
