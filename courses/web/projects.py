@@ -18,24 +18,37 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, abort, redirect, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from sqlalchemy import select
 
 from courses.models import CatalogModule, ModuleKind, Project
+from courses.reports import projects as programme_report
 from courses.services import projects as service
+from courses.services.dates import iso_day
 from courses.services.municipalities import Municipality, apply_from_launch
 from courses.services.projects import ProjectError, ProjectInvalid
 from courses.services.roles import ToolRole, effective_role
+from courses.services.roster import record_launchers
 from lti_tool.context import LaunchContext
 from lti_tool.extensions import db
+from lti_tool.models import utcnow
 
 from .helpers import (
     current_launch,
     domain_error_response,
     known_id,
+    launch_context,
     launch_required,
     lotse_required,
     navigator_required,
@@ -782,25 +795,31 @@ def save_settings() -> ResponseReturnValue:
 # --- the Lotse: the programme view -------------------------------------------------------------
 
 
+def _programme_view(launch: LaunchContext) -> programme_report.ProgrammeView:
+    """The programme view of the Lotse; this course counts from their first visit on (the
+    courses are those the Lotse is a recorded launcher of, as on the overview)."""
+    if record_launchers(launch_context()):
+        db.session.commit()
+    return programme_report.programme_view(launch.user_pk)
+
+
 @bp.get("/lotse/programm")
 @lotse_required
 def programme() -> ResponseReturnValue:
-    """All projects of every course this Lotse launched, by Landkreis and status: a table, a
+    """All projects of every course this Lotse launched in, by Landkreis and status: a table, a
     chart with the same numbers as a table, and the CSV."""
-    from courses.reports import projects as programme_report
-
     launch = current_launch()
-    view = programme_report.programme_view(launch.user_pk)
+    view = _programme_view(launch)
     return render_template(
         "projects/programm.html",
         launch=launch,
         view=view,
         chart=programme_report.programme_svg(
             view,
-            title=_("Praxisprojekte nach Status"),
+            title=_("Praxisprojekte nach Landkreis und Status"),
             description=_(
-                "Balkendiagramm: Anzahl der Praxisprojekte je Status in allen Ihren Kursen. "
-                "Die Zahlen stehen auch in der Tabelle darunter."
+                "Balkendiagramm: Anzahl der Praxisprojekte je Landkreis und Status in allen "
+                "Ihren Kursen. Die Zahlen stehen auch in der Tabelle darunter."
             ),
         ),
     )
@@ -809,11 +828,13 @@ def programme() -> ResponseReturnValue:
 @bp.get("/lotse/programm.csv")
 @lotse_required
 def programme_csv() -> Response:
-    """The programme view as CSV for German Excel, a download."""
-    from courses.reports import projects as programme_report
-
+    """The programme view as CSV for German Excel (UTF-8 with BOM, ``;``, CRLF), a download."""
     launch = current_launch()
-    response = Response(programme_report.programme_csv(launch.user_pk), mimetype="text/csv")
-    response.headers["Content-Disposition"] = 'attachment; filename="praxisprojekte.csv"'
+    view = _programme_view(launch)
+    chunks = (chunk.encode("utf-8") for chunk in programme_report.programme_csv(view))
+    response = Response(stream_with_context(chunks), mimetype="text/csv")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="praxisprojekte-{iso_day(utcnow())}.csv"'
+    )
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -305,7 +305,9 @@ def test_lotse_pages(app: Flask, tc: TokenClient) -> None:
     filtered = tc.get("/lotse/projekte", course.lotse.token, status="in_betrieb")
     assert "Keine Praxisprojekte für diese Auswahl." in f.text_of(filtered.data)
     by_kreis = tc.get(
-        "/lotse/projekte", course.lotse.token, landkreis="Landkreis Sächsische Schweiz-Osterzgebirge"
+        "/lotse/projekte",
+        course.lotse.token,
+        landkreis="Landkreis Sächsische Schweiz-Osterzgebirge",
     )
     assert "Hundesteuer online" in by_kreis.text
     assert tc.get("/lotse/projekte", course.lotse.token, modul="abc").status_code == 404
@@ -385,3 +387,46 @@ def test_examples_catalogue_and_module_section(app: Flask, tc: TokenClient) -> N
 @pytest.mark.parametrize("path", ["/projekte", "/lotse/projekte", "/praxisbeispiele"])
 def test_without_a_launch_401(app: Flask, tc: TokenClient, path: str) -> None:
     assert tc.get(path).status_code == 401
+
+
+def test_programme_view_and_csv(app: Flask, tc: TokenClient) -> None:
+    """A Lotse with two courses sees the projects of both, by Landkreis and status; a course they
+    never launched in is not part of it."""
+    course = _course()
+    moodle = course.nav.launch.registration
+    _project(tc, course, titel="Hundesteuer online", status="in_betrieb")
+    second = f.launch(moodle, "lotse-1", lotse=True, context_id="kurs-2")
+    nav_2 = f.launch(moodle, "nav-2", context_id="kurs-2")
+    kommune(nav_2.user.id, "14627010")  # Coswig, Landkreis Meißen
+    assert (
+        tc.post("/projekte/neu", nav_2.token, project_form(titel="E-Akte Coswig")).status_code
+        == 303
+    )
+    stranger = f.launch(moodle, "nav-3", context_id="kurs-3")
+    kommune(stranger.user.id)
+    assert (
+        tc.post("/projekte/neu", stranger.token, project_form(titel="Fremder Kurs")).status_code
+        == 303
+    )
+
+    # The Lotse's landing page in the first course records them as its Lotse.
+    assert tc.get("/lotse/uebersicht", course.lotse.token).status_code == 200
+    page = tc.get("/lotse/programm", second.token)
+    assert page.status_code == 200
+    text = f.text_of(page.data)
+    assert "Praxisprojekte in allen Ihren Kursen" in text
+    assert "2 Kurse" in text, text[text.index("Kurs") :][:300]
+    assert "Hundesteuer online" in text and "E-Akte Coswig" in text
+    assert "Fremder Kurs" not in text
+    assert "Landkreis Meißen" in text and "Landkreis Sächsische Schweiz-Osterzgebirge" in text
+    assert '<svg class="lotse-chart' in page.text and '<th scope="row">alle</th>' in page.text
+    # Only a project of the launch's own course is linked (the project page checks the course).
+    assert page.text.count('href="/lotse/projekte/') == 1
+
+    csv = tc.get("/lotse/programm.csv", second.token)
+    assert csv.status_code == 200
+    assert csv.headers["Content-Disposition"].startswith('attachment; filename="praxisprojekte-')
+    body = csv.data.decode("utf-8")
+    assert body.startswith("\ufeffKurs;Projekt;Status;")
+    assert "E-Akte Coswig" in body and "Hundesteuer online" in body and "Fremder Kurs" not in body
+    assert "\r\n" in body
