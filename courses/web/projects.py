@@ -31,6 +31,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from sqlalchemy import select
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from courses.models import CatalogModule, ModuleKind, Project
 from courses.reports import projects as programme_report
@@ -248,7 +249,7 @@ def _project_values(project: Project) -> dict[str, str]:
     }
 
 
-def _redirect(endpoint: str, **values: Any) -> Response:
+def _redirect(endpoint: str, **values: Any) -> WerkzeugResponse:
     return redirect(tool_url(endpoint, **values), code=303)
 
 
