@@ -297,3 +297,50 @@ def test_page_has_no_axe_violations(
         assert frame.get_by_role("heading", name="So haben es andere umgesetzt").count() == 1
     result = run_axe(frame)
     assert not result.violations, result.summary()
+
+
+#: The new pages, and the pages whose navigation gained the new links, at 320 CSS pixels
+#: (WCAG 1.4.10) and at 200 % zoom: no horizontal scrolling of the page.
+REFLOW = [
+    "Meine Praxisprojekte",
+    "Praxisprojekt",
+    "Verlauf",
+    "Praxisbeispiele",
+    "Praxisbeispiel",
+    "Best-Practice-Modul mit Praxisbeispielen",
+    "Praxisprojekte des Kurses",
+    "Praxisprojekt (Lotse)",
+    "Programmansicht",
+]
+
+
+@pytest.mark.parametrize(("width", "height"), [(320, 640), (640, 450)], ids=["320px", "zoom200"])
+def test_new_pages_reflow(
+    site: Site, page: Page, projects: Projects, width: int, height: int
+) -> None:
+    page.set_viewport_size({"width": width, "height": height})
+    too_wide = {}
+    for name in [*REFLOW, "Meine Module"]:
+        url = (
+            site.url("/module", WITH_FILE)
+            if name == "Meine Module"
+            else PAGES[name](site, projects).url
+        )
+        page.goto(url)
+        scroll_width = page.evaluate("document.documentElement.scrollWidth")
+        if scroll_width > width:
+            too_wide[name] = scroll_width
+    assert not too_wide, f"Seiten breiter als {width} px: {too_wide}"
+
+
+def test_programme_chart_has_a_table_with_the_same_numbers(
+    site: Site, page: Page, projects: Projects
+) -> None:
+    page.goto(site.url("/lotse/programm", LOTSE))
+    chart = page.locator("svg.lotse-chart")
+    assert chart.get_attribute("role") == "img"
+    names = (chart.get_attribute("aria-labelledby") or "").split()
+    assert names and all(page.locator(f"#{i}").text_content() for i in names)
+    table = page.get_by_role("table", name=re.compile("^Praxisprojekte je Landkreis"))
+    assert "Landkreis Meißen" in table.inner_text() or table.locator("tbody tr").count() >= 1
+    assert int(table.locator("tfoot td").last.inner_text()) >= 1
