@@ -7,6 +7,7 @@ database URL and a public base URL, and can never serve the demo LMS.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,6 +29,24 @@ def _flag(name: str, default: bool = False) -> bool:
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return default if value in (None, "") else int(value)
+
+
+def _programmes(value: str | None, default: dict[str, list[str]]) -> dict[str, list[str]]:
+    """``PROGRAMMES`` as JSON: ``{"name": ["issuer URL", ...], ...}``."""
+    if value is None or not value.strip():
+        return default
+    try:
+        parsed = json.loads(value)
+    except ValueError as error:
+        raise ConfigurationError(f"PROGRAMMES ist kein gültiges JSON: {error}") from error
+    if not isinstance(parsed, dict) or not all(
+        isinstance(issuers, list) and all(isinstance(i, str) for i in issuers)
+        for issuers in parsed.values()
+    ):
+        raise ConfigurationError(
+            'PROGRAMMES muss so aussehen: {"Programm": ["https://issuer.example", ...]}.'
+        )
+    return {str(name): list(issuers) for name, issuers in parsed.items()}
 
 
 #: The operator's details the legal pages show (see BaseSettings).
@@ -101,6 +120,10 @@ class BaseSettings:
     #: memberships, delivered or failed gradebook rows; courses/services/privacy.py). None: the
     #: operator has not decided yet, and the purge refuses to run.
     RETENTION_DAYS_AFTER_COURSE_END: int | None = None
+    #: Programmes (Praxisbeispiele are shared within one): name → issuer URLs of its platform
+    #: registrations, as JSON in the environment. A registration not listed is in "default",
+    #: so by default every registration of this installation is one programme.
+    PROGRAMMES: ClassVar[dict[str, list[str]]] = {}
     #: Custom parameter that carries a course's end date, e.g. in Moodle
     #: ``kursende=$CourseSection.timeFrame.end``. Without it a course ends with its last launch.
     COURSE_END_CUSTOM_PARAM = "kursende"
@@ -151,6 +174,7 @@ class BaseSettings:
         values["RETENTION_DAYS_AFTER_COURSE_END"] = _retention_days(
             env.get("RETENTION_DAYS_AFTER_COURSE_END"), values["RETENTION_DAYS_AFTER_COURSE_END"]
         )
+        values["PROGRAMMES"] = _programmes(env.get("PROGRAMMES"), values["PROGRAMMES"])
         if env.get("COURSE_END_CUSTOM_PARAM", "").strip():
             values["COURSE_END_CUSTOM_PARAM"] = env["COURSE_END_CUSTOM_PARAM"].strip()
         for key in (

@@ -18,6 +18,7 @@ from courses.models import (
 from lti_tool.extensions import db, dialect_insert
 from lti_tool.models import LtiUser, utcnow
 
+from .line_items import PROJECT_LINE_ITEM_LABEL
 from .score import ScoreSource, ScoreState, build_score, same_score
 
 
@@ -184,16 +185,32 @@ def row_in_course(outbox_id: int, context_pk: int) -> GradebookOutbox | None:
 
 
 def rows_of_course(context_pk: int) -> tuple[list[Any], dict[str, int]]:
-    """(outbox row, module title, user) of every Navigator × module of a course, in catalogue
-    order, and the number of rows per state."""
+    """(outbox row, column title, user) of every Navigator × column of a course: the modules in
+    catalogue order, then the Praxisprojekt column; and the number of rows per state."""
     rows: list[Any] = list(
         db.session.execute(
-            select(GradebookOutbox, CatalogModule.title, LtiUser)
-            .join(CourseModule, CourseModule.id == GradebookOutbox.course_module_pk)
-            .join(CatalogModule, CatalogModule.id == CourseModule.module_pk)
+            select(
+                GradebookOutbox,
+                func.coalesce(CatalogModule.title, PROJECT_LINE_ITEM_LABEL),
+                LtiUser,
+            )
+            .outerjoin(CourseModule, CourseModule.id == GradebookOutbox.course_module_pk)
+            .outerjoin(CatalogModule, CatalogModule.id == CourseModule.module_pk)
+            .outerjoin(
+                ProjectCourseSetting,
+                ProjectCourseSetting.id == GradebookOutbox.project_column_pk,
+            )
             .join(LtiUser, LtiUser.id == GradebookOutbox.user_pk)
-            .where(CourseModule.context_pk == context_pk)
-            .order_by(CatalogModule.position, CatalogModule.title, LtiUser.id)
+            .where(
+                (CourseModule.context_pk == context_pk)
+                | (ProjectCourseSetting.context_pk == context_pk)
+            )
+            .order_by(
+                GradebookOutbox.project_column_pk.is_not(None),
+                CatalogModule.position,
+                CatalogModule.title,
+                LtiUser.id,
+            )
         )
     )
     counts = {state.value: 0 for state in OutboxState}

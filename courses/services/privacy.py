@@ -36,7 +36,9 @@ delivered or failed. Progress and quiz attempts go with the submissions on purpo
 computed later from half of a Navigator's work (a "graded" unit without its grade) would replace
 the LMS's grade with a wrong one. Pending gradebook rows stay until delivered (the LMS does not
 have that state yet); a later run removes them. Then every person with nothing left in any
-course, and not seen for the same number of days, is deleted with their municipality. Uploaded
+course, and not seen for the same number of days, is deleted with their municipality.
+Praxisprojekte stay (a published example outlives its cohort, and a member keeps their person
+row); only their gradebook rows that are delivered or failed go with the course. Uploaded
 files no row names any more (left by a failed request) are removed after a day.
 """
 
@@ -970,10 +972,12 @@ def purge_expired(
             .where(CourseMembership.context_pk.in_(due))
             .execution_options(synchronize_session=False)
         )
+        columns = select(ProjectCourseSetting.id).where(ProjectCourseSetting.context_pk.in_(due))
         counts["gradebook_outbox"] = _count(
             delete(GradebookOutbox)
             .where(
-                GradebookOutbox.course_module_pk.in_(modules),
+                GradebookOutbox.course_module_pk.in_(modules)
+                | GradebookOutbox.project_column_pk.in_(columns),
                 GradebookOutbox.state.in_([OutboxState.DELIVERED.value, OutboxState.FAILED.value]),
             )
             .execution_options(synchronize_session=False)

@@ -74,12 +74,12 @@ from courses.models import (
     Submission,
 )
 from lti_tool.extensions import db
-from lti_tool.models import LtiContext, LtiUser, Registration, utcnow
+from lti_tool.models import Launch, LtiContext, LtiUser, Registration, utcnow
 from lti_tool.vocab import ActivityProgress, GradingProgress
 
 from .errors import DomainError, Invalid, NotAllowed, NotFound
 from .municipalities import KREISE, by_key
-from .roles import ToolRole
+from .roles import ToolRole, role_of, rules_for
 
 log = logging.getLogger(__name__)
 
@@ -1243,19 +1243,35 @@ def example_landkreise(programme: str) -> list[str]:
 
 
 def lotse_courses(lotse_pk: int) -> list[int]:
-    """The courses (lti context pks) the person has launched in as a Lotse."""
-    return list(
+    """The courses (lti context pks) the person has launched in as a Lotse: their newest
+    launch there was a Lotse launch (LTI roles, grant or trusted custom role), or the roster
+    knows them there as a Lotse who launched. A constant number of queries."""
+    courses = set(
         db.session.scalars(
-            select(CourseMembership.context_pk)
-            .where(
+            select(CourseMembership.context_pk).where(
                 CourseMembership.user_pk == lotse_pk,
                 CourseMembership.role == ToolRole.LOTSE.value,
                 CourseMembership.status == MembershipStatus.ACTIVE.value,
                 CourseMembership.last_launch_at.is_not(None),
             )
-            .order_by(CourseMembership.context_pk)
         )
     )
+    user = db.session.get(LtiUser, lotse_pk)
+    if user is not None:
+        newest: dict[int, Any] = {}
+        for row in db.session.execute(
+            select(Launch.context_pk, Launch.lti_roles, Launch.custom, Launch.deployment_pk)
+            .where(Launch.user_pk == lotse_pk, Launch.context_pk.is_not(None))
+            .order_by(Launch.created_at, Launch.id)
+        ):
+            newest[row.context_pk] = row
+        rules = rules_for(user.registration_pk) if newest else None
+        for context_pk, row in newest.items():
+            assert rules is not None
+            role = role_of(row.lti_roles or [], user.sub, row.custom, row.deployment_pk, rules)
+            if role is ToolRole.LOTSE:
+                courses.add(context_pk)
+    return sorted(courses)
 
 
 # --- privacy -------------------------------------------------------------------------------------

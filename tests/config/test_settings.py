@@ -46,3 +46,14 @@ def test_database_errors_never_carry_the_statements_values(sqlite_app):
         )
     db.session.rollback()
     assert "Erika Muster" not in str(error.value)
+
+
+def test_programmes_come_from_json_and_bad_json_is_refused(monkeypatch):
+    monkeypatch.delenv("PROGRAMMES", raising=False)
+    assert load_settings("testing")["PROGRAMMES"] == {}
+    monkeypatch.setenv("PROGRAMMES", '{"Sachsen": ["https://moodle.sachsen.example"]}')
+    assert load_settings("testing")["PROGRAMMES"] == {"Sachsen": ["https://moodle.sachsen.example"]}
+    for bad in ('{"Sachsen": "https://nur-ein-text.example"}', "Sachsen=https://x"):
+        monkeypatch.setenv("PROGRAMMES", bad)
+        with pytest.raises(ConfigurationError, match="PROGRAMMES"):
+            load_settings("testing")

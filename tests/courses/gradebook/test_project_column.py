@@ -8,6 +8,7 @@ import pytest
 from flask import Flask
 
 from courses.gradebook.line_items import PROJECT_RESOURCE_ID
+from courses.gradebook.outbox import row_in_course, rows_of_course
 from courses.models import CourseModule, ProjectCourseSetting
 from courses.services import projects
 from lti_tool.extensions import db
@@ -55,3 +56,12 @@ def test_projects_get_their_own_column(sqlite_gb_app: Flask, sqlite_course: Cour
     for pk in course.course_module_ids:
         url = db.session.get(CourseModule, pk).lineitem_url
         assert platform.grade(url, first.sub)["scoreGiven"] == 80.0
+
+    # The Lotse's gradebook page lists the column after the modules, and can retry its rows.
+    rows, counts = rows_of_course(course.context_id)
+    titles = [title for _row, title, _user in rows]
+    assert titles[-3:] == ["Praxisprojekt"] * 3 and "Praxisprojekt" not in titles[:-3]
+    assert counts["delivered"] == len(rows) == 9
+    project_row = rows[-1][0]
+    assert row_in_course(project_row.id, course.context_id) is project_row
+    assert row_in_course(project_row.id, course.context_id + 1) is None

@@ -217,3 +217,19 @@ def test_constant_number_of_queries_for_10_or_200_projects(courses) -> None:
     large = measure()
     assert programme_view(lotse.id).total == 200
     assert small == large, (small, large)
+
+
+def test_the_lotse_courses_are_those_launched_in_as_lotse(app: Flask) -> None:
+    registration = f.make_platform()
+    first = f.launch(registration, "sub-frank", lotse=True, context_id="kohorte-a")
+    second = f.launch(registration, "sub-frank", lotse=True, context_id="kohorte-b")
+    # The same person as a Navigator elsewhere: not one of their Lotse courses.
+    f.launch(registration, "sub-frank", context_id="weiterbildung")
+    f.launch(registration, "sub-nora", context_id="kohorte-a")
+    frank = first.launch.user_pk
+    assert projects.lotse_courses(frank) == sorted(
+        [first.launch.context_pk, second.launch.context_pk]
+    )
+    assert projects.lotse_courses(f.launch(registration, "sub-nora").launch.user_pk) == []
+    view = programme_view(frank)
+    assert {c.id for c in view.courses} == {first.launch.context_pk, second.launch.context_pk}
