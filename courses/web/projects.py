@@ -40,7 +40,6 @@ from courses.services.dates import iso_day
 from courses.services.municipalities import Municipality, apply_from_launch
 from courses.services.projects import ProjectError, ProjectInvalid
 from courses.services.roles import ToolRole, effective_role
-from courses.services.roster import record_launchers
 from lti_tool.context import LaunchContext
 from lti_tool.extensions import db
 from lti_tool.models import utcnow
@@ -49,7 +48,6 @@ from .helpers import (
     current_launch,
     domain_error_response,
     known_id,
-    launch_context,
     launch_required,
     lotse_required,
     navigator_required,
@@ -797,10 +795,7 @@ def save_settings() -> ResponseReturnValue:
 
 
 def _programme_view(launch: LaunchContext) -> programme_report.ProgrammeView:
-    """The programme view of the Lotse; this course counts from their first visit on (the
-    courses are those the Lotse is a recorded launcher of, as on the overview)."""
-    if record_launchers(launch_context()):
-        db.session.commit()
+    """The programme view of the Lotse: every course they launched in as a Lotse."""
     return programme_report.programme_view(launch.user_pk)
 
 
