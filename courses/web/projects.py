@@ -22,6 +22,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    g,
     redirect,
     render_template,
     request,
@@ -190,9 +191,8 @@ def _template_globals() -> dict[str, Any]:
 def module_examples(module_pk: int) -> list[service.Example]:
     """The Praxisbeispiele of the launch's programme that follow ``module_pk`` ("So haben es
     andere umgesetzt" on a Best-Practice module's page); empty without a launch."""
-    try:
-        launch = current_launch()
-    except Exception:
+    launch = g.get("launch")
+    if launch is None:
         return []
     return service.examples_for_module(service.programme_of(launch.registration_pk), module_pk)
 
@@ -350,7 +350,6 @@ def create_project() -> ResponseReturnValue:
     except ProjectError as error:
         return _error(error)
     db.session.commit()
-    log.info("project created: project=%s by user=%s", project.id, launch.user_pk)
     return _redirect("projects.project", project_id=project.id, hinweis="angelegt")
 
 
@@ -507,7 +506,6 @@ def join(project_id: int) -> ResponseReturnValue:
     except ProjectError as error:
         return _error(error)
     db.session.commit()
-    log.info("project joined: project=%s by user=%s", joined.id, launch.user_pk)
     return _redirect("projects.project", project_id=joined.id, hinweis="beigetreten")
 
 
@@ -578,7 +576,6 @@ def publish(project_id: int) -> ResponseReturnValue:
     if errors:
         return _render_publish(launch, own, values=request.form, errors=errors, status=422)
     db.session.commit()
-    log.info("project published: project=%s by user=%s", own.id, launch.user_pk)
     return _redirect("projects.project", project_id=own.id, hinweis="veroeffentlicht")
 
 
@@ -590,7 +587,6 @@ def withdraw(project_id: int) -> ResponseReturnValue:
     own = _own_project(launch, project_id)
     service.withdraw(own, user_pk=launch.user_pk)
     db.session.commit()
-    log.info("project consent withdrawn: project=%s by user=%s", own.id, launch.user_pk)
     return _redirect("projects.project", project_id=own.id, hinweis="zurueckgezogen")
 
 
