@@ -20,6 +20,7 @@ from courses.web import (
     navigator,
     navigator_api,
     privacy,
+    projects,
 )
 from courses.web.helpers import domain_error_response, template_helpers
 
@@ -34,6 +35,7 @@ BLUEPRINTS = (
     lotse.bp,
     gradebook.bp,
     privacy.bp,
+    projects.bp,
 )
 
 

@@ -29,6 +29,7 @@ from courses.models import (
 from lti_tool.extensions import db
 from tests import factories as f
 from tests.courses.web.test_lotse_authorization import LOTSE_BLUEPRINTS, domain_routes
+from tests.courses.web.test_projects_authorization import PROJECT_BLUEPRINTS
 
 #: (method, endpoint) -> (the unit the route is about, what a request sends). Page forms carry
 #: the token as a form field, the API gets JSON and the token in its header.
@@ -92,8 +93,8 @@ def test_every_route_is_in_the_matrix(sqlite_app: Flask) -> None:
 
 
 def test_every_blueprint_is_in_a_matrix() -> None:
-    """A new blueprint of the domain belongs to this matrix or the Lotse's."""
-    covered = NAVIGATOR_BLUEPRINTS | LOTSE_BLUEPRINTS | {"courses"}
+    """A new blueprint of the domain belongs to this matrix, the Lotse's or the Praxisprojekte's."""
+    covered = NAVIGATOR_BLUEPRINTS | LOTSE_BLUEPRINTS | PROJECT_BLUEPRINTS | {"courses"}
     assert {blueprint.name for blueprint in BLUEPRINTS} == covered
 
 
