@@ -3,7 +3,11 @@ gets, and nothing else."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields
+
+from .overview import Cell, Overview
 
 
 class _ModuleSchema(Schema):
@@ -32,15 +36,19 @@ class _MunicipalityRefSchema(Schema):
     kreis = fields.String()
 
 
+_MUNICIPALITY_REF = _MunicipalityRefSchema()
+
+
 class _NavigatorSchema(Schema):
+    """A row without its cells (:meth:`OverviewSchema.dump_navigators` adds ``modules``)."""
+
     user_id = fields.Integer(attribute="user_pk")
     sub = fields.String()
     name = fields.String(allow_none=True)
     started = fields.Boolean()
     municipality = fields.Function(
-        lambda r: _MunicipalityRefSchema().dump(r) if r.municipality_key else None
+        lambda r: _MUNICIPALITY_REF.dump(r) if r.municipality_key else None
     )
-    modules = fields.List(fields.Nested(_CellSchema), attribute="cells")
 
 
 class _SummarySchema(Schema):
@@ -90,10 +98,26 @@ class OverviewSchema(Schema):
         }
     )
     modules = fields.List(fields.Nested(_ModuleSchema))
-    navigators = fields.List(fields.Nested(_NavigatorSchema), attribute="rows")
+    navigators = fields.Method("dump_navigators")
     counts = fields.Function(lambda o: {k.value: v for k, v in o.counts.items()})
     overdue = fields.Integer()
     not_launched = fields.Integer()
     total_navigators = fields.Integer()
     municipalities = fields.List(fields.Nested(_SummarySchema))
     distribution = fields.List(fields.Nested(_BucketSchema))
+
+    def dump_navigators(self, overview: Overview) -> list[dict[str, Any]]:
+        """The rows, each distinct cell dumped once (the overview's cells are interned: 1,000
+        Navigatoren × 12 modules are 12,000 cells but a few hundred distinct ones)."""
+        person, cell_schema = _NavigatorSchema(), _CellSchema()
+        dumped: dict[Cell, dict[str, Any]] = {}
+
+        def cell(value: Cell) -> dict[str, Any]:
+            fields_of = dumped.get(value)
+            if fields_of is None:
+                fields_of = dumped[value] = cell_schema.dump(value)
+            return fields_of
+
+        return [
+            {**person.dump(row), "modules": [cell(c) for c in row.cells]} for row in overview.rows
+        ]
