@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import flask_babel
+import pytest
 from flask import Flask
 from sqlalchemy import event, select
 
@@ -61,24 +63,77 @@ def _course(tc: TokenClient, registration: Any, context_id: str, navigators: int
     return lotse
 
 
-def test_query_count_is_constant_from_10_to_1000_navigators(app: Flask, tc: TokenClient) -> None:
+@contextmanager
+def counted_translations(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """How often a text is looked up in the catalogue: every ``_()``, template ``_()`` and lazy
+    text turned into a string passes through ``Domain.get_translations``."""
+    calls = [0]
+    lookup = flask_babel.Domain.get_translations
+
+    def counting(self: flask_babel.Domain) -> Any:
+        calls[0] += 1
+        return lookup(self)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(flask_babel.Domain, "get_translations", counting)
+        yield calls
+
+
+PATHS = ("/lotse/uebersicht", "/lotse/uebersicht.csv", "/api/lotse/uebersicht")
+
+
+def test_queries_and_translations_are_constant_from_10_to_1000_navigators(
+    app: Flask, tc: TokenClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     registration = f.platform()
     small = _course(tc, registration, "klein", 10)
     large = _course(tc, registration, "gross", 1000)
-    counts = {}
+    queries, translations = {}, {}
     for name, started in (("small", small), ("large", large)):
-        for path in ("/lotse/uebersicht", "/lotse/uebersicht.csv", "/api/lotse/uebersicht"):
+        for path in PATHS:
             db.session.remove()
-            with counted_queries() as statements:
+            with counted_queries() as statements, counted_translations(monkeypatch) as lookups:
                 response = tc.get(path, started.token)
-            assert response.status_code == 200, response.text[:300]
-            counts[(name, path)] = len(statements)
-    for path in ("/lotse/uebersicht", "/lotse/uebersicht.csv", "/api/lotse/uebersicht"):
-        assert counts[("small", path)] == counts[("large", path)], counts
-    assert counts[("large", "/lotse/uebersicht")] < 25, counts
+                assert response.status_code == 200, response.text[:300]
+                response.get_data()  # the streamed CSV is written here
+            queries[(name, path)] = len(statements)
+            translations[(name, path)] = lookups[0]
+    for path in PATHS:
+        assert queries[("small", path)] == queries[("large", path)], queries
+        # Each status label once per request, not once per cell (3,000 cells in the large one).
+        assert translations[("small", path)] == translations[("large", path)], translations
+    assert queries[("large", "/lotse/uebersicht")] <= 15, queries
+    assert queries[("large", "/lotse/uebersicht.csv")] <= 12, queries
+    assert queries[("large", "/api/lotse/uebersicht")] <= 12, queries
+    assert max(translations.values()) < 300, translations
     data = tc.get("/api/lotse/uebersicht", large.token).get_json()
     assert data["total_navigators"] == 1000
     assert len(data["navigators"]) == 1000
+    cells = [cell for navigator in data["navigators"] for cell in navigator["modules"]]
+    assert len(cells) == 3000
+    assert sum(1 for c in cells if not c["assigned"]) > 0
+    assert {c["status_label"] for c in cells} <= {
+        "nicht begonnen",
+        "in Bearbeitung",
+        "zur Überarbeitung zurückgegeben",
+        "eingereicht – Bewertung ausstehend",
+        "abgeschlossen",
+        "nicht zugewiesen",
+    }
+
+
+def test_csv_is_streamed_in_chunks(app: Flask, tc: TokenClient) -> None:
+    registration = f.platform()
+    lotse = _course(tc, registration, "kurs-csv", 250)
+    response = tc.get("/lotse/uebersicht.csv", lotse.token)
+    assert response.status_code == 200
+    assert response.is_streamed and "Content-Length" not in response.headers
+    chunks = list(response.response)  # the body as the server sends it, chunk by chunk
+    assert len(chunks) == 3  # 100 Navigatoren per chunk
+    assert chunks[0].startswith(b"\xef\xbb\xbfName;")
+    rows = list(csv.reader(io.StringIO(b"".join(chunks).decode("utf-8-sig")), delimiter=";"))
+    assert len(rows) == 1 + 250 * 3
+    assert rows[1][0] == "Person 00000" and rows[-1][0] == "Person 00249"
 
 
 def _small_course(app: Flask) -> tuple[Any, f.Started, f.Started]:
