@@ -51,12 +51,15 @@ def _course(tc: TokenClient, registration: Any, context_id: str, navigators: int
         municipalities=[(RATHEN, "Rathen, Kurort"), (PIRNA, "Pirna, Stadt")],
     )
     # One limited module, so the member lookup is part of what is measured.
-    placed = db.session.scalars(
-        select(CourseModule).where(CourseModule.context_pk == lotse.context.id)
-    ).first()
-    assert placed is not None
+    placed, due, _other = db.session.scalars(
+        select(CourseModule)
+        .where(CourseModule.context_pk == lotse.context.id)
+        .order_by(CourseModule.id)
+    ).all()
     placed.limited_to_members = True
     placed.due_at = datetime.now(UTC) - timedelta(days=1)
+    # And one past due for everyone, so that the overdue cells are part of what is measured.
+    due.due_at = datetime.now(UTC) - timedelta(days=1)
     db.session.commit()
     # The first visit of a launch refreshes the roster; measure the visits after it.
     assert tc.get("/lotse/uebersicht", lotse.token).status_code == 200
@@ -112,6 +115,11 @@ def test_queries_and_translations_are_constant_from_10_to_1000_navigators(
     cells = [cell for navigator in data["navigators"] for cell in navigator["modules"]]
     assert len(cells) == 3000
     assert sum(1 for c in cells if not c["assigned"]) > 0
+    # The page shows every cell, though it renders each distinct one once.
+    page = tc.get("/lotse/uebersicht", large.token, modul="alle").text
+    assert page.count('<td class="lotse-cell') == 3000
+    assert page.count('class="badge lotse-overdue"') == data["overdue"] > 0
+    assert page.count('aria-label="nicht zugewiesen"') == sum(1 for c in cells if not c["assigned"])
     assert {c["status_label"] for c in cells} <= {
         "nicht begonnen",
         "in Bearbeitung",
