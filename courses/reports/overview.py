@@ -19,7 +19,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
-from sqlalchemy import case, func, select
+from sqlalchemy import BigInteger, case, cast, func, select
 from sqlalchemy.orm import joinedload
 
 from courses.models import (
@@ -195,28 +195,38 @@ def _limited_members(course_module_pks: list[int]) -> dict[int, set[int]]:
     return members
 
 
+#: What a unit in each state adds to its module's counts, in the order of :func:`_unpack`:
+#: complete, started, submitted, graded, returned (only assignments can be the last three).
+_COUNTED: dict[US, tuple[int, int, int, int, int]] = {
+    state: (
+        int(state in COMPLETE_STATES),
+        int(state != US.NOT_STARTED),
+        int(state == US.SUBMITTED),
+        int(state == US.GRADED),
+        int(state == US.RETURNED),
+    )
+    for state in US
+}
+
+
 def _unit_counts(
-    context: LtiContext, module_pks: list[int]
-) -> dict[tuple[int, int], tuple[int, ...]]:
-    """(user, module) -> (complete, started, submitted, graded, returned) unit counts, in one
-    query (only assignments can be submitted, graded or returned)."""
+    context: LtiContext, module_pks: list[int], base: int
+) -> dict[tuple[int, int], int]:
+    """(user, module) -> the module's unit counts of :data:`_COUNTED`, packed into one integer
+    as digits to ``base`` (more than a module's units, so no digit overflows; :func:`_unpack`).
+
+    One query, one sum per Navigator and module: each unit row adds its state's packed counts.
+    Summing five conditional counts instead takes twice as long (1,000 × 12, SQLite)."""
     if not module_pks:
         return {}
-
-    def count_if(condition: Any) -> Any:
-        return func.sum(case((condition, 1), else_=0))
-
-    state = UnitProgress.state
+    assert base**5 < 2**63, base  # a 64-bit integer on both databases
+    weights = {
+        state.value: sum(n * base**i for i, n in enumerate(counted))
+        for state, counted in _COUNTED.items()
+    }
+    packed = cast(func.sum(case(weights, value=UnitProgress.state, else_=0)), BigInteger)
     rows = db.session.execute(
-        select(
-            UnitProgress.user_pk,
-            CatalogUnit.module_pk,
-            count_if(state.in_([s.value for s in COMPLETE_STATES])),
-            count_if(state != US.NOT_STARTED.value),
-            count_if(state == US.SUBMITTED.value),
-            count_if(state == US.GRADED.value),
-            count_if(state == US.RETURNED.value),
-        )
+        select(UnitProgress.user_pk, CatalogUnit.module_pk, packed)
         .join(CatalogUnit, CatalogUnit.id == UnitProgress.unit_pk)
         .where(
             UnitProgress.context_pk == context.id,
@@ -225,8 +235,16 @@ def _unit_counts(
         )
         .group_by(UnitProgress.user_pk, CatalogUnit.module_pk)
     )
-    # Every group has a row, so no sum is NULL.
-    return {(user, module): (a, b, c, d, e) for user, module, a, b, c, d, e in rows}
+    return {(user, module): value for user, module, value in rows}
+
+
+def _unpack(packed: int, base: int) -> tuple[int, int, int, int, int]:
+    """The counts :func:`_unit_counts` packed: complete, started, submitted, graded, returned."""
+    complete, packed = packed % base, packed // base
+    started, packed = packed % base, packed // base
+    submitted, packed = packed % base, packed // base
+    graded, returned = packed % base, packed // base
+    return complete, started, submitted, graded, returned
 
 
 def _bucket(percent: int) -> int:
@@ -246,8 +264,8 @@ class _Column:
     past_due: bool
 
 
-def _cell(column: _Column, counts: tuple[int, ...], labels: dict[Any, str]) -> Cell:
-    complete, started, submitted, graded, returned = counts
+def _cell(column: _Column, packed: int, base: int, labels: dict[Any, str]) -> Cell:
+    complete, started, submitted, graded, returned = _unpack(packed, base)
     # The same rules as the Navigator's pages and the gradebook (progress.module_status).
     unit_counts = UnitCounts(
         total=column.total,
@@ -265,9 +283,6 @@ def _cell(column: _Column, counts: tuple[int, ...], labels: dict[Any, str]) -> C
     )
     percent = module_percent(unit_counts, status)
     return Cell(column.course_module_pk, True, status, percent, overdue, labels[status])
-
-
-_NO_PROGRESS = (0, 0, 0, 0, 0)
 
 
 def build_overview(context: LtiContext, filters: Filters | None = None) -> Overview:
@@ -288,7 +303,8 @@ def build_overview(context: LtiContext, filters: Filters | None = None) -> Overv
         for cm, units, _assignments in placed
     ]
     members = _limited_members([cm.id for cm, _u, _a in placed if cm.limited_to_members])
-    counts = _unit_counts(context, [cm.module_pk for cm, _u, _a in placed])
+    base = max((units for _cm, units, _a in placed), default=0) + 1
+    counts = _unit_counts(context, [cm.module_pk for cm, _u, _a in placed], base)
     navigators = active_navigators(context)
 
     labels = status_labels()
@@ -308,7 +324,7 @@ def build_overview(context: LtiContext, filters: Filters | None = None) -> Overv
         for c in computed
     }
     # One Cell per distinct (module, unit counts): the rows share them.
-    interned: dict[tuple[int, tuple[int, ...]], Cell] = {}
+    interned: dict[tuple[int, int], Cell] = {}
 
     rows: list[NavigatorRow] = []
     for navigator in navigators:
@@ -318,11 +334,11 @@ def build_overview(context: LtiContext, filters: Filters | None = None) -> Overv
             if column.members is not None and user_pk not in column.members:
                 cells.append(unassigned[column.course_module_pk])
                 continue
-            unit_counts = counts.get((user_pk, column.module_pk), _NO_PROGRESS)
-            cell = interned.get((column.course_module_pk, unit_counts))
+            packed = counts.get((user_pk, column.module_pk), 0)
+            cell = interned.get((column.course_module_pk, packed))
             if cell is None:
-                cell = _cell(column, unit_counts, labels)
-                interned[(column.course_module_pk, unit_counts)] = cell
+                cell = _cell(column, packed, base, labels)
+                interned[(column.course_module_pk, packed)] = cell
             cells.append(cell)
         municipality = by_key(key) if key else None
         rows.append(

@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
-from .overview import Cell, Overview
+from .overview import Cell, NavigatorRow, Overview
 
 
 class _ModuleSchema(Schema):
@@ -36,9 +36,6 @@ class _MunicipalityRefSchema(Schema):
     kreis = fields.String()
 
 
-_MUNICIPALITY_REF = _MunicipalityRefSchema()
-
-
 class _NavigatorSchema(Schema):
     """A row without its cells (:meth:`OverviewSchema.dump_navigators` adds ``modules``)."""
 
@@ -46,9 +43,6 @@ class _NavigatorSchema(Schema):
     sub = fields.String()
     name = fields.String(allow_none=True)
     started = fields.Boolean()
-    municipality = fields.Function(
-        lambda r: _MUNICIPALITY_REF.dump(r) if r.municipality_key else None
-    )
 
 
 class _SummarySchema(Schema):
@@ -107,17 +101,29 @@ class OverviewSchema(Schema):
     distribution = fields.List(fields.Nested(_BucketSchema))
 
     def dump_navigators(self, overview: Overview) -> list[dict[str, Any]]:
-        """The rows, each distinct cell dumped once (the overview's cells are interned: 1,000
-        Navigatoren × 12 modules are 12,000 cells but a few hundred distinct ones)."""
-        person, cell_schema = _NavigatorSchema(), _CellSchema()
-        dumped: dict[Cell, dict[str, Any]] = {}
+        """The rows, each distinct cell and each municipality dumped once (the overview's cells
+        are interned: 1,000 Navigatoren × 12 modules are 12,000 cells but a few hundred
+        distinct ones). The rows share these dicts; the response serialises them right away."""
+        person, cell_schema, municipality = (
+            _NavigatorSchema(),
+            _CellSchema(),
+            _MunicipalityRefSchema(),
+        )
+        cells: dict[Cell, dict[str, Any]] = {}
+        municipalities: dict[str | None, dict[str, Any] | None] = {None: None}
 
         def cell(value: Cell) -> dict[str, Any]:
-            fields_of = dumped.get(value)
-            if fields_of is None:
-                fields_of = dumped[value] = cell_schema.dump(value)
-            return fields_of
+            dumped = cells.get(value)
+            if dumped is None:
+                dumped = cells[value] = cell_schema.dump(value)
+            return dumped
 
-        return [
-            {**person.dump(row), "modules": [cell(c) for c in row.cells]} for row in overview.rows
-        ]
+        def navigator(row: NavigatorRow) -> dict[str, Any]:
+            dumped = person.dump(row)
+            if row.municipality_key not in municipalities:
+                municipalities[row.municipality_key] = municipality.dump(row)
+            dumped["municipality"] = municipalities[row.municipality_key]
+            dumped["modules"] = [cell(c) for c in row.cells]
+            return dumped
+
+        return [navigator(row) for row in overview.rows]
