@@ -46,9 +46,8 @@ from typing import Any
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from flask import Flask  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import event, insert, select, text  # noqa: E402
+from sqlalchemy import Engine, event, insert, select, text  # noqa: E402
 
 import courses  # noqa: E402
 import demo_lms  # noqa: E402
@@ -135,20 +134,20 @@ def seed(navigators: int, modules: int) -> str:
     return lotse.token
 
 
-def count_statements(app: Flask, client: Any, path: str, token: str) -> int:
+def count_statements(engine: Engine, client: Any, path: str, token: str) -> int:
     statements = 0
 
     def on_statement(*_: object) -> None:
         nonlocal statements
         statements += 1
 
-    event.listen(db.engine, "before_cursor_execute", on_statement)
+    event.listen(engine, "before_cursor_execute", on_statement)
     try:
         response = client.get(path, query_string={TOKEN_FIELD: token})
         assert response.status_code == 200, response.status_code
         response.get_data()
     finally:
-        event.remove(db.engine, "before_cursor_execute", on_statement)
+        event.remove(engine, "before_cursor_execute", on_statement)
     return statements
 
 
@@ -200,22 +199,24 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Figures]:
             logging.disable(logging.NOTSET)
             token = seed(args.navigators, args.modules)
             db.session.remove()
-            client = app.test_client()
-            for path in PATHS:
-                timed(client, path, token, args.warmup)
-            results = {}
-            for path in PATHS:
-                samples = timed(client, path, token, args.requests)
-                wall = [w for w, _cpu in samples]
-                results[path] = Figures(
-                    median=statistics.median(wall),
-                    p95=p95(wall),
-                    fastest=min(wall),
-                    cpu=statistics.median(c for _w, c in samples),
-                    statements=count_statements(app, client, path, token),
-                )
-            db.session.remove()
-            db.engine.dispose()
+            engine = db.engine
+        # The requests outside that app context: each has its own, and its own session, as
+        # under gunicorn (no object of one request is still known to the next).
+        client = app.test_client()
+        for path in PATHS:
+            timed(client, path, token, args.warmup)
+        results = {}
+        for path in PATHS:
+            samples = timed(client, path, token, args.requests)
+            wall = [w for w, _cpu in samples]
+            results[path] = Figures(
+                median=statistics.median(wall),
+                p95=p95(wall),
+                fastest=min(wall),
+                cpu=statistics.median(c for _w, c in samples),
+                statements=count_statements(engine, client, path, token),
+            )
+        engine.dispose()
     return results
 
 

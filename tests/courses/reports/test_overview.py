@@ -329,3 +329,39 @@ def test_assignment_due_date_and_limit(app: Flask, tc: TokenClient) -> None:
     stored = db.session.get(CourseModule, placed.id)
     assert stored is not None and stored.due_at is None and not stored.limited_to_members
     assert db.session.scalars(select(CourseModuleMember)).all() == []
+
+
+def test_counts_of_modules_with_many_and_few_units(app: Flask, tc: TokenClient) -> None:
+    """The unit counts come packed in one sum per Navigator and module; a module with more
+    units than another must not spill into the next count."""
+    registration = f.platform()
+    lotse = f.launch(registration, "lotse-1", lotse=True)
+    nav = f.launch(registration, "nav-1", name="Nora Navi")
+    long = f.module("lang", units=("reading",) * 9, position=1)
+    short = f.module("kurz", units=("reading", "assignment"), position=2)
+    f.place(lotse.context, long)
+    f.place(lotse.context, short)
+    states = {
+        **{u.id: "done" for u in long.active_units[:8]},
+        long.active_units[8].id: "in_progress",
+    }
+    states[short.active_units[1].id] = "submitted"
+    for catalog_module in (long, short):
+        for unit in catalog_module.active_units:
+            if unit.id in states:
+                db.session.add(
+                    UnitProgress(
+                        user_pk=nav.user.id,
+                        context_pk=lotse.context.id,
+                        unit_pk=unit.id,
+                        unit_version_pk=unit.versions[0].id,
+                        state=states[unit.id],
+                    )
+                )
+    db.session.commit()
+    data = tc.get("/api/lotse/uebersicht", lotse.token).get_json()
+    nora = next(n for n in data["navigators"] if n["sub"] == "nav-1")
+    assert [(m["status"], m["percent"]) for m in nora["modules"]] == [
+        ("in_progress", 88),  # 8 of 9
+        ("pending_review", 50),  # the assignment submitted, the reading not done
+    ]
