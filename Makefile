@@ -96,6 +96,7 @@ bench: install
 	$(BIN)/python -m tests.support.pgcluster ensure
 	$(BIN)/python bench/ags_bench.py
 	$(BIN)/python bench/launch_bench.py
+	$(BIN)/python bench/overview_bench.py
 
 clean:
 	rm -rf $(VENV) node_modules instance .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

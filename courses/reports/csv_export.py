@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from typing import Any
 
 from flask_babel import gettext as _
@@ -11,7 +12,7 @@ from flask_babel import lazy_gettext
 
 from courses.services.dates import format_day
 
-from .overview import Overview
+from .overview import Cell, Overview
 
 CSV_HEADERS = [
     lazy_gettext("Name"),
@@ -38,41 +39,82 @@ def _cell_text(value: Any) -> str:
     return text
 
 
-def overview_csv(overview: Overview) -> bytes:
+#: Navigatoren per chunk of the streamed CSV (about 1,200 lines of 12 modules).
+CHUNK_NAVIGATORS = 100
+
+
+class _Fields:
+    """Fields as a piece of a CSV line (``;``-separated, quoted where needed, formula-safe);
+    pieces joined with ``;`` are the line the csv module writes for all fields at once."""
+
+    def __init__(self) -> None:
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(
+            self._buffer, delimiter=";", lineterminator="", quoting=csv.QUOTE_MINIMAL
+        )
+
+    def __call__(self, values: list[Any]) -> str:
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._writer.writerow([_cell_text(v) for v in values])
+        return self._buffer.getvalue()
+
+
+def overview_csv(overview: Overview) -> Iterator[bytes]:
     """The overview as CSV for German Excel: UTF-8 with BOM, ``;``, CRLF, German headers, one
-    row per Navigator and module (a Navigator without modules gets one row)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow([str(h) for h in CSV_HEADERS])
+    row per Navigator and module (a Navigator without modules gets one row).
+
+    Streamed: the texts are translated here, in the request; the iterator only formats, in
+    chunks of :data:`CHUNK_NAVIGATORS` Navigatoren, and needs neither the request nor the
+    database. Each distinct cell is formatted once, each person once."""
+    fields = _Fields()
+    header = fields([str(h) for h in CSV_HEADERS])
     yes, no = _("ja"), _("nein")
-    columns = {c.course_module_pk: c for c in overview.modules}
-    for row in overview.rows:
-        person = [
-            row.name or "",
-            row.sub,
-            row.municipality_name or "",
-            row.municipality_key or "",
-            row.kreis or "",
-            yes if row.started else no,
-        ]
-        if not row.cells:
-            writer.writerow([_cell_text(v) for v in person + [""] * 7])
-            continue
-        for cell in row.cells:
-            column = columns[cell.course_module_pk]
-            writer.writerow(
+    columns = {
+        c.course_module_pk: (c.title, c.slug, format_day(c.due_at)) for c in overview.modules
+    }
+    no_cells = fields([""] * 7)
+    tails: dict[Cell, str] = {}
+
+    def tail(cell: Cell) -> str:
+        text = tails.get(cell)
+        if text is None:
+            title, slug, due = columns[cell.course_module_pk]
+            text = tails[cell] = fields(
                 [
-                    _cell_text(v)
-                    for v in [
-                        *person,
-                        column.title,
-                        column.slug,
-                        yes if cell.assigned else no,
-                        cell.status_label,
-                        cell.percent if cell.assigned else "",
-                        format_day(column.due_at),
-                        (yes if cell.overdue else no) if cell.assigned else "",
-                    ]
+                    title,
+                    slug,
+                    yes if cell.assigned else no,
+                    cell.status_label,
+                    cell.percent if cell.assigned else "",
+                    due,
+                    (yes if cell.overdue else no) if cell.assigned else "",
                 ]
             )
-    return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
+        return text
+
+    def chunks() -> Iterator[bytes]:
+        # The BOM: Excel reads UTF-8 only with it.
+        lines = ["\ufeff" + header]
+        rows = overview.rows
+        for start in range(0, len(rows), CHUNK_NAVIGATORS):
+            for row in rows[start : start + CHUNK_NAVIGATORS]:
+                person = fields(
+                    [
+                        row.name or "",
+                        row.sub,
+                        row.municipality_name or "",
+                        row.municipality_key or "",
+                        row.kreis or "",
+                        yes if row.started else no,
+                    ]
+                )
+                if not row.cells:
+                    lines.append(f"{person};{no_cells}")
+                lines.extend(f"{person};{tail(cell)}" for cell in row.cells)
+            yield ("\r\n".join(lines) + "\r\n").encode("utf-8")
+            lines = []
+        if not rows:
+            yield ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+    return chunks()

@@ -3,7 +3,11 @@ gets, and nothing else."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields
+
+from .overview import Cell, NavigatorRow, Overview
 
 
 class _ModuleSchema(Schema):
@@ -33,14 +37,12 @@ class _MunicipalityRefSchema(Schema):
 
 
 class _NavigatorSchema(Schema):
+    """A row without its cells (:meth:`OverviewSchema.dump_navigators` adds ``modules``)."""
+
     user_id = fields.Integer(attribute="user_pk")
     sub = fields.String()
     name = fields.String(allow_none=True)
     started = fields.Boolean()
-    municipality = fields.Function(
-        lambda r: _MunicipalityRefSchema().dump(r) if r.municipality_key else None
-    )
-    modules = fields.List(fields.Nested(_CellSchema), attribute="cells")
 
 
 class _SummarySchema(Schema):
@@ -90,10 +92,38 @@ class OverviewSchema(Schema):
         }
     )
     modules = fields.List(fields.Nested(_ModuleSchema))
-    navigators = fields.List(fields.Nested(_NavigatorSchema), attribute="rows")
+    navigators = fields.Method("dump_navigators")
     counts = fields.Function(lambda o: {k.value: v for k, v in o.counts.items()})
     overdue = fields.Integer()
     not_launched = fields.Integer()
     total_navigators = fields.Integer()
     municipalities = fields.List(fields.Nested(_SummarySchema))
     distribution = fields.List(fields.Nested(_BucketSchema))
+
+    def dump_navigators(self, overview: Overview) -> list[dict[str, Any]]:
+        """The rows, each distinct cell and each municipality dumped once (the overview's cells
+        are interned: 1,000 Navigatoren × 12 modules are 12,000 cells but a few hundred
+        distinct ones). The rows share these dicts; the response serialises them right away."""
+        person, cell_schema, municipality = (
+            _NavigatorSchema(),
+            _CellSchema(),
+            _MunicipalityRefSchema(),
+        )
+        cells: dict[Cell, dict[str, Any]] = {}
+        municipalities: dict[str | None, dict[str, Any] | None] = {None: None}
+
+        def cell(value: Cell) -> dict[str, Any]:
+            dumped = cells.get(value)
+            if dumped is None:
+                dumped = cells[value] = cell_schema.dump(value)
+            return dumped
+
+        def navigator(row: NavigatorRow) -> dict[str, Any]:
+            dumped = person.dump(row)
+            if row.municipality_key not in municipalities:
+                municipalities[row.municipality_key] = municipality.dump(row)
+            dumped["municipality"] = municipalities[row.municipality_key]
+            dumped["modules"] = [cell(c) for c in row.cells]
+            return dumped
+
+        return [navigator(row) for row in overview.rows]

@@ -73,28 +73,33 @@ def record_launchers(context: LtiContext) -> int:
     if not rows:
         return 0
     rules = rules_for(context.registration_pk)
-    existing = {
-        m.user_pk: m
-        for m in db.session.scalars(
-            select(CourseMembership).where(CourseMembership.context_pk == context.id)
+    # Who is a member, and their last launch: columns, not 1,000 objects for every overview.
+    existing: dict[int, datetime | None] = {
+        user_pk: last_launch
+        for user_pk, last_launch in db.session.execute(
+            select(CourseMembership.user_pk, CourseMembership.last_launch_at).where(
+                CourseMembership.context_pk == context.id
+            )
         )
     }
     changed = 0
     seen: set[int] = set()
     customs: dict[int, dict[str, Any] | None] = {}
+    updates: dict[int, tuple[str, list[str], datetime, datetime]] = {}
     for user_pk, sub, lti_roles, custom, deployment_pk, first, last in rows:
         if user_pk in seen:  # two launches in the same instant
             continue
         seen.add(user_pk)
         tool_role = role_of(lti_roles or [], sub, custom, deployment_pk, rules).value
-        member = existing.get(user_pk)
+        known = user_pk in existing
+        last_known = existing.get(user_pk)
         if (
             tool_role == ToolRole.NAVIGATOR
             and custom
-            and (member is None or member.last_launch_at is None or member.last_launch_at < last)
+            and (not known or last_known is None or last_known < last)
         ):
             customs[user_pk] = custom
-        if member is None:
+        if not known:
             db.session.add(
                 CourseMembership(
                     context_pk=context.id,
@@ -109,15 +114,24 @@ def record_launchers(context: LtiContext) -> int:
             )
             changed += 1
             continue
-        if member.last_launch_at is not None and member.last_launch_at >= last:
+        if last_known is not None and last_known >= last:
             continue
-        member.role = tool_role
-        member.lti_roles = list(lti_roles or [])
-        member.first_launch_at = member.first_launch_at or first
-        member.last_launch_at = last
-        if member.source == MembershipSource.LAUNCH:
-            member.status = MembershipStatus.ACTIVE.value
-        changed += 1
+        updates[user_pk] = (tool_role, list(lti_roles or []), first, last)
+    if updates:
+        for member in db.session.scalars(
+            select(CourseMembership).where(
+                CourseMembership.context_pk == context.id,
+                CourseMembership.user_pk.in_(list(updates)),
+            )
+        ):
+            tool_role, roles, first, last = updates[member.user_pk]
+            member.role = tool_role
+            member.lti_roles = roles
+            member.first_launch_at = member.first_launch_at or first
+            member.last_launch_at = last
+            if member.source == MembershipSource.LAUNCH:
+                member.status = MembershipStatus.ACTIVE.value
+            changed += 1
     if customs:
         # The municipality the LMS sends (custom parameter), for the Lotse's overview even when
         # the Navigator has not opened a page that applies it yet.

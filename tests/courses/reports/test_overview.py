@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import flask_babel
+import pytest
 from flask import Flask
 from sqlalchemy import event, select
 
@@ -49,36 +51,97 @@ def _course(tc: TokenClient, registration: Any, context_id: str, navigators: int
         municipalities=[(RATHEN, "Rathen, Kurort"), (PIRNA, "Pirna, Stadt")],
     )
     # One limited module, so the member lookup is part of what is measured.
-    placed = db.session.scalars(
-        select(CourseModule).where(CourseModule.context_pk == lotse.context.id)
-    ).first()
-    assert placed is not None
+    placed, due, _other = db.session.scalars(
+        select(CourseModule)
+        .where(CourseModule.context_pk == lotse.context.id)
+        .order_by(CourseModule.id)
+    ).all()
     placed.limited_to_members = True
     placed.due_at = datetime.now(UTC) - timedelta(days=1)
+    # And one past due for everyone, so that the overdue cells are part of what is measured.
+    due.due_at = datetime.now(UTC) - timedelta(days=1)
     db.session.commit()
     # The first visit of a launch refreshes the roster; measure the visits after it.
     assert tc.get("/lotse/uebersicht", lotse.token).status_code == 200
     return lotse
 
 
-def test_query_count_is_constant_from_10_to_1000_navigators(app: Flask, tc: TokenClient) -> None:
+@contextmanager
+def counted_translations(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """How often a text is looked up in the catalogue: every ``_()``, template ``_()`` and lazy
+    text turned into a string passes through ``Domain.get_translations``."""
+    calls = [0]
+    lookup = flask_babel.Domain.get_translations
+
+    def counting(self: flask_babel.Domain) -> Any:
+        calls[0] += 1
+        return lookup(self)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(flask_babel.Domain, "get_translations", counting)
+        yield calls
+
+
+PATHS = ("/lotse/uebersicht", "/lotse/uebersicht.csv", "/api/lotse/uebersicht")
+
+
+def test_queries_and_translations_are_constant_from_10_to_1000_navigators(
+    app: Flask, tc: TokenClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     registration = f.platform()
     small = _course(tc, registration, "klein", 10)
     large = _course(tc, registration, "gross", 1000)
-    counts = {}
+    queries, translations = {}, {}
     for name, started in (("small", small), ("large", large)):
-        for path in ("/lotse/uebersicht", "/lotse/uebersicht.csv", "/api/lotse/uebersicht"):
+        for path in PATHS:
             db.session.remove()
-            with counted_queries() as statements:
+            with counted_queries() as statements, counted_translations(monkeypatch) as lookups:
                 response = tc.get(path, started.token)
-            assert response.status_code == 200, response.text[:300]
-            counts[(name, path)] = len(statements)
-    for path in ("/lotse/uebersicht", "/lotse/uebersicht.csv", "/api/lotse/uebersicht"):
-        assert counts[("small", path)] == counts[("large", path)], counts
-    assert counts[("large", "/lotse/uebersicht")] < 25, counts
+                assert response.status_code == 200, response.text[:300]
+                response.get_data()  # the streamed CSV is written here
+            queries[(name, path)] = len(statements)
+            translations[(name, path)] = lookups[0]
+    for path in PATHS:
+        assert queries[("small", path)] == queries[("large", path)], queries
+        # Each status label once per request, not once per cell (3,000 cells in the large one).
+        assert translations[("small", path)] == translations[("large", path)], translations
+    assert queries[("large", "/lotse/uebersicht")] <= 15, queries
+    assert queries[("large", "/lotse/uebersicht.csv")] <= 12, queries
+    assert queries[("large", "/api/lotse/uebersicht")] <= 12, queries
+    assert max(translations.values()) < 300, translations
     data = tc.get("/api/lotse/uebersicht", large.token).get_json()
     assert data["total_navigators"] == 1000
     assert len(data["navigators"]) == 1000
+    cells = [cell for navigator in data["navigators"] for cell in navigator["modules"]]
+    assert len(cells) == 3000
+    assert sum(1 for c in cells if not c["assigned"]) > 0
+    # The page shows every cell, though it renders each distinct one once.
+    page = tc.get("/lotse/uebersicht", large.token, modul="alle").text
+    assert page.count('<td class="lotse-cell') == 3000
+    assert page.count('class="badge lotse-overdue"') == data["overdue"] > 0
+    assert page.count('aria-label="nicht zugewiesen"') == sum(1 for c in cells if not c["assigned"])
+    assert {c["status_label"] for c in cells} <= {
+        "nicht begonnen",
+        "in Bearbeitung",
+        "zur Überarbeitung zurückgegeben",
+        "eingereicht – Bewertung ausstehend",
+        "abgeschlossen",
+        "nicht zugewiesen",
+    }
+
+
+def test_csv_is_streamed_in_chunks(app: Flask, tc: TokenClient) -> None:
+    registration = f.platform()
+    lotse = _course(tc, registration, "kurs-csv", 250)
+    response = tc.get("/lotse/uebersicht.csv", lotse.token)
+    assert response.status_code == 200
+    assert response.is_streamed and "Content-Length" not in response.headers
+    chunks = list(response.response)  # the body as the server sends it, chunk by chunk
+    assert len(chunks) == 3  # 100 Navigatoren per chunk
+    assert chunks[0].startswith(b"\xef\xbb\xbfName;")
+    rows = list(csv.reader(io.StringIO(b"".join(chunks).decode("utf-8-sig")), delimiter=";"))
+    assert len(rows) == 1 + 250 * 3
+    assert rows[1][0] == "Person 00000" and rows[-1][0] == "Person 00249"
 
 
 def _small_course(app: Flask) -> tuple[Any, f.Started, f.Started]:
@@ -266,3 +329,39 @@ def test_assignment_due_date_and_limit(app: Flask, tc: TokenClient) -> None:
     stored = db.session.get(CourseModule, placed.id)
     assert stored is not None and stored.due_at is None and not stored.limited_to_members
     assert db.session.scalars(select(CourseModuleMember)).all() == []
+
+
+def test_counts_of_modules_with_many_and_few_units(app: Flask, tc: TokenClient) -> None:
+    """The unit counts come packed in one sum per Navigator and module; a module with more
+    units than another must not spill into the next count."""
+    registration = f.platform()
+    lotse = f.launch(registration, "lotse-1", lotse=True)
+    nav = f.launch(registration, "nav-1", name="Nora Navi")
+    long = f.module("lang", units=("reading",) * 9, position=1)
+    short = f.module("kurz", units=("reading", "assignment"), position=2)
+    f.place(lotse.context, long)
+    f.place(lotse.context, short)
+    states = {
+        **{u.id: "done" for u in long.active_units[:8]},
+        long.active_units[8].id: "in_progress",
+    }
+    states[short.active_units[1].id] = "submitted"
+    for catalog_module in (long, short):
+        for unit in catalog_module.active_units:
+            if unit.id in states:
+                db.session.add(
+                    UnitProgress(
+                        user_pk=nav.user.id,
+                        context_pk=lotse.context.id,
+                        unit_pk=unit.id,
+                        unit_version_pk=unit.versions[0].id,
+                        state=states[unit.id],
+                    )
+                )
+    db.session.commit()
+    data = tc.get("/api/lotse/uebersicht", lotse.token).get_json()
+    nora = next(n for n in data["navigators"] if n["sub"] == "nav-1")
+    assert [(m["status"], m["percent"]) for m in nora["modules"]] == [
+        ("in_progress", 88),  # 8 of 9
+        ("pending_review", 50),  # the assignment submitted, the reading not done
+    ]
