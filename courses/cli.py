@@ -56,11 +56,6 @@ from courses.services import municipalities, privacy, projects, roles, roster
 from courses.services.dates import format_day, format_moment
 from courses.services.municipalities import MunicipalityListError, official_list
 from courses.services.progress import resync_course
-from demo_lms.course import CLIENT_ID as DEMO_CLIENT_ID
-from demo_lms.course import COURSE as DEMO_COURSE
-from demo_lms.course import DEPLOYMENT_ID as DEMO_DEPLOYMENT_ID
-from demo_lms.course import PEOPLE as DEMO_PEOPLE
-from demo_lms.course import PLATFORM_NAME as DEMO_PLATFORM_NAME
 from lti_tool.extensions import db
 from lti_tool.models import Deployment, LtiContext, LtiUser, Registration
 from lti_tool.registrations import RegistrationError, find_deployment, find_platform
@@ -246,7 +241,9 @@ def _demo_project(
     return project
 
 
-def _context(registration: Registration, context_id: str, label: str, title: str) -> LtiContext:
+def _context(
+    registration: Registration, deployment_id: str, context_id: str, label: str, title: str
+) -> LtiContext:
     """The course row as the first launch would write it (the launch later keeps it)."""
     context = db.session.scalars(
         select(LtiContext).where(
@@ -254,7 +251,7 @@ def _context(registration: Registration, context_id: str, label: str, title: str
         )
     ).first()
     if context is None:
-        deployment = find_deployment(registration, DEMO_DEPLOYMENT_ID)
+        deployment = find_deployment(registration, deployment_id)
         context = LtiContext(
             registration_pk=registration.id,
             deployment_pk=deployment.id if deployment is not None else None,
@@ -284,9 +281,15 @@ def demo_projects_command() -> None:
     """Zwei erfundene, veröffentlichte Praxisbeispiele (in einem eigenen Demo-Kurs) und ein
     Projekt in Umsetzung für die Demo-Navigatorin Anna im Demo-Kurs anlegen. Mehrfach
     aufrufbar: Vorhandenes bleibt, wie es ist. Läuft nach ``flask demo-lms setup``."""
+    # The demo LMS hands its facts over as a setting (demo_lms.init_app); without it there is no
+    # demo to seed.
+    facts = current_app.config.get("DEMO_LMS_FACTS")
+    if not facts:
+        raise click.ClickException("Nur mit dem Demo-LMS (DEMO_LMS=1, Entwicklung).")
     registration = db.session.scalars(
         select(Registration).where(
-            Registration.name == DEMO_PLATFORM_NAME, Registration.client_id == DEMO_CLIENT_ID
+            Registration.name == facts["platform_name"],
+            Registration.client_id == facts["client_id"],
         )
     ).first()
     if registration is None:
@@ -295,7 +298,8 @@ def demo_projects_command() -> None:
         )
     created = 0
     try:
-        cohort = _context(registration, *DEMO_COHORT)
+        deployment_id = facts["deployment_id"]
+        cohort = _context(registration, deployment_id, *DEMO_COHORT)
         for (key, name, place), email, spec in DEMO_EXAMPLES:
             # Invented example people of an earlier cohort, not members of the demo course.
             author = _person_row(registration, key, name)
@@ -309,10 +313,17 @@ def demo_projects_command() -> None:
                     consent_version=projects.CONSENT_VERSION,
                 )
                 created += 1
-        course = _context(registration, DEMO_COURSE.id, DEMO_COURSE.label, DEMO_COURSE.title)
-        anna = next(person for person in DEMO_PEOPLE if person.key == "anna")
-        navigator = _person_row(registration, anna.sub)
-        if _demo_project(course, navigator, anna.municipality, DEMO_IN_PROGRESS) is not None:
+        demo_course = facts["course"]
+        course = _context(
+            registration,
+            deployment_id,
+            demo_course["id"],
+            demo_course["label"],
+            demo_course["title"],
+        )
+        anna = facts["navigator"]
+        navigator = _person_row(registration, anna["sub"])
+        if _demo_project(course, navigator, anna["municipality"], DEMO_IN_PROGRESS) is not None:
             created += 1
     except BaseException:
         db.session.rollback()

@@ -37,8 +37,10 @@ computed later from half of a Navigator's work (a "graded" unit without its grad
 the LMS's grade with a wrong one. Pending gradebook rows stay until delivered (the LMS does not
 have that state yet); a later run removes them. Then every person with nothing left in any
 course, and not seen for the same number of days, is deleted with their municipality.
-Praxisprojekte stay (a published example outlives its cohort, and a member keeps their person
-row); only their gradebook rows that are delivered or failed go with the course. Uploaded
+Praxisprojekte go with their course (members, milestones, history, notes), except a published
+example: its consent in force is the reason to keep it (and its author's person row); it loses
+its coaching notes and history, and goes at the first run after the consent is withdrawn. The
+project column's gradebook rows that are delivered or failed go with the course. Uploaded
 files no row names any more (left by a failed request) are removed after a day.
 """
 
@@ -88,7 +90,7 @@ from lti_tool.extensions import db
 from lti_tool.models import Launch, LtiContext, LtiResourceLink, LtiUser, Registration, utcnow
 
 from .dates import BERLIN
-from .projects import delete_memberless_projects, personal_projects
+from .projects import delete_memberless_projects, personal_projects, purge_course_projects
 from .submissions import upload_folder
 
 log = logging.getLogger(__name__)
@@ -996,6 +998,7 @@ def purge_expired(
             .execution_options(synchronize_session=False)
         )
         counts["resource_link_custom"] = _clear_link_customs(due)
+        counts.update(purge_course_projects(due))
     for key, value in _delete_people(list(db.session.scalars(_orphaned_people(cutoff)))).items():
         counts[key] = counts.get(key, 0) + value
     stray = _stray_files(now)

@@ -723,6 +723,35 @@ def _published() -> Any:
     return and_(Project.status == ProjectStatus.IN_BETRIEB.value, _active_consent_exists())
 
 
+def purge_course_projects(context_pks: list[int]) -> dict[str, int]:
+    """Retention for the Praxisprojekte of ended courses (``services.privacy.purge_expired``):
+    a project goes with its course, with its members, milestones, history, notes and
+    withdrawn consents; a published one stays (the consent in force is the reason to keep it,
+    and its author may withdraw it at any time; the next run then removes it), but loses its
+    coaching notes and its history, which belonged to the course. Flushes nothing itself: bulk
+    deletes, the foreign keys cascade."""
+    if not context_pks:
+        return {}
+    of_due = select(Project.id).where(Project.context_pk.in_(context_pks))
+    counts: dict[str, int] = {}
+    for model in (ProjectNote, ProjectRevision):
+        counts[model.__tablename__] = _deleted(
+            delete(model)
+            .where(model.project_pk.in_(of_due))
+            .execution_options(synchronize_session=False)
+        )
+    counts["project"] = _deleted(
+        delete(Project)
+        .where(Project.context_pk.in_(context_pks), ~_published())
+        .execution_options(synchronize_session=False)
+    )
+    return counts
+
+
+def _deleted(statement: Any) -> int:
+    return int(getattr(db.session.execute(statement), "rowcount", 0) or 0)
+
+
 def projects_of_course(course_pk: int, *, filters: ProjectFilter | None = None) -> list[ProjectRow]:
     """The course's projects for its Lotse, filtered, alphabetically by title (never ranked).
     A constant number of queries, however many projects."""

@@ -6,10 +6,11 @@ Anna's first launch (the rows it wrote are the ones a launch writes)."""
 from __future__ import annotations
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from courses.models import Project
 from courses.services import projects
+from demo_lms import tool_facts
 from demo_lms.cli import register_in_tool
 from demo_lms.course import COURSE, PEOPLE
 from lti_tool.extensions import db
@@ -22,7 +23,16 @@ def _run(app: Flask) -> str:
     return result.output
 
 
+def test_without_the_demo_lms_nothing_is_seeded(app: Flask) -> None:
+    app.config.pop("DEMO_LMS_FACTS", None)
+    result = app.test_cli_runner().invoke(args=["courses", "demo-projects"])
+    assert result.exit_code == 1
+    assert "Nur mit dem Demo-LMS" in result.output
+    assert db.session.scalar(select(func.count()).select_from(Project)) == 0
+
+
 def test_demo_projects_are_seeded_once_and_met_by_the_first_launch(app: Flask) -> None:
+    app.config["DEMO_LMS_FACTS"] = tool_facts()
     for slug in ("p1-hundesteuer-online", "p2-bewohnerparken", "p5-e-rechnung"):
         f.make_module(slug, kind="best-practice")
     registration, _created = register_in_tool("http://127.0.0.1:5000")

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from courses.models import (
     CatalogModule,
@@ -527,6 +527,57 @@ def test_erasure_leaves_projects_consents_and_notes_without_the_person(world: Wo
     db.session.commit()
     assert erasure.counts["project"] == 1
     assert _counts() == dict.fromkeys(_counts(), 0)
+
+
+def _end_every_course(days_ago: int) -> None:
+    """Every course's last sign of life ``days_ago`` days back (no launches in this world)."""
+    old = utcnow() - timedelta(days=days_ago)
+    db.session.execute(update(LtiContext).values(created_at=old))
+    db.session.execute(update(CourseMembership).values(created_at=old, last_launch_at=old))
+    db.session.execute(update(Submission).values(updated_at=old))
+    db.session.execute(update(LtiUser).values(created_at=old, last_launch_at=old))
+    db.session.commit()
+
+
+def test_retention_takes_a_courses_projects_but_keeps_a_published_example(world: World) -> None:
+    w = world
+    example = _in_betrieb(w)
+    projects.add_note(example, lotse_pk=w.lena.id, text="Gut gemacht")
+    _publish(w, example)
+    draft = projects.create_project(
+        user_pk=w.carl.id, course_pk=w.course.id, data={"title": "Ratsinformationssystem"}
+    )
+    projects.add_milestone(draft, user_pk=w.carl.id, data={"title": "Start"})
+    projects.add_note(draft, lotse_pk=w.lena.id, text="Bitte Zeitplan ergänzen")
+    db.session.commit()
+    example_id, anna_id, ben_id = example.id, w.anna.id, w.ben.id
+    _end_every_course(400)
+
+    result = privacy.purge_expired(days=365)
+    db.session.commit()
+
+    assert w.course.id in result.courses
+    assert result.counts["project"] == 1
+    # The published example stays, visible in the programme, without the course's coaching
+    # notes and history; the draft went with everything it had.
+    assert db.session.scalars(select(Project.id)).all() == [example_id]
+    assert db.session.scalar(select(func.count()).select_from(ProjectNote)) == 0
+    assert db.session.scalar(select(func.count()).select_from(ProjectRevision)) == 0
+    assert db.session.scalar(select(func.count()).select_from(ProjectMilestone)) == 0
+    assert [e.title for e in projects.examples(_programme(w.sister_course))] == [
+        "Hundesteuer online"
+    ]
+    # Her consent keeps Anna's person row; Ben, with nothing left anywhere, is gone.
+    assert db.session.get(LtiUser, anna_id) is not None
+    assert db.session.get(LtiUser, ben_id) is None
+
+    # Withdrawn, it goes at the next run.
+    projects.withdraw(db.session.get(Project, example_id), user_pk=anna_id)
+    db.session.commit()
+    privacy.purge_expired(days=365)
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Project)) == 0
+    assert projects.examples(_programme(w.sister_course)) == []
 
 
 # --- the gradebook column ------------------------------------------------------------------------
