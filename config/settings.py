@@ -73,9 +73,9 @@ class BaseSettings:
     SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI: str | None = None
     #: ``hide_parameters``: a failing statement's values (names, submission text) never reach a
-    #: log through the exception message.
+    #: log through the exception message. No ``pool_pre_ping``: it costs a round trip on every
+    #: request; lti_tool.app pings only a connection that was idle (PING_AFTER_IDLE_SECONDS).
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {
-        "pool_pre_ping": True,
         "hide_parameters": True,
     }
     #: Public address of this installation (scheme and host, no trailing slash), e.g.

@@ -4,6 +4,7 @@ components (the domain, the demo LMS) that the caller passes in."""
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
@@ -11,6 +12,8 @@ from typing import Any, Protocol
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.pool import Pool
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config.settings import PROJECT_ROOT, load_settings
@@ -83,6 +86,38 @@ def _development_defaults(app: Flask) -> None:
             secret_file.write_text(secrets.token_urlsafe(48))
             secret_file.chmod(0o600)
         app.config["SECRET_KEY"] = secret_file.read_text().strip()
+
+
+#: A pooled connection unused for longer than this is checked (``SELECT 1``) before it serves a
+#: request: the database may have closed it (restart, idle timeout). One in use more often is
+#: not, which spares a round trip per request (SQLAlchemy's ``pool_pre_ping`` pings every time).
+PING_AFTER_IDLE_SECONDS = 10.0
+
+
+@event.listens_for(Pool, "checkin")
+def _note_idle(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+@event.listens_for(Pool, "checkout")
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+        return
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        return  # a file, nothing to lose
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+        # The ping opened a transaction (no autocommit); end it, so the request starts clean.
+        dbapi_connection.rollback()
+    except Exception as error:
+        # The pool throws this connection away and checks out another (SQLAlchemy's
+        # documented pessimistic disconnect handling).
+        raise DisconnectionError() from error
 
 
 @event.listens_for(Engine, "connect")

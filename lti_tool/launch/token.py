@@ -3,20 +3,21 @@ a third-party cookie, and the decorator that requires it."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from functools import wraps
+from types import SimpleNamespace
 from typing import Any, TypeVar, cast
 
 from flask import current_app, g, request
 from flask_babel import refresh as refresh_locale
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import RowMapping, Select, Table, bindparam, select
 
 from ..context import LaunchContext
 from ..errors import LaunchError
 from ..extensions import db
-from ..models import Launch, utcnow
+from ..models import Launch, LtiContext, LtiResourceLink, LtiUser, Registration, utcnow
 
 TOKEN_FIELD = "lt"  # noqa: S105  (a field name, not a secret)
 """Name of the form field and query parameter that carries the launch token."""
@@ -51,19 +52,52 @@ def _presented_token() -> str | None:
     return request.form.get(TOKEN_FIELD)
 
 
-def _load(launch_id: str) -> Launch | None:
-    # One statement for the launch and everything its context shows (user, course, link,
-    # registration), instead of a lazy load per attribute.
-    return db.session.scalars(
-        select(Launch)
-        .where(Launch.id == launch_id)
-        .options(
-            joinedload(Launch.user),
-            joinedload(Launch.context),
-            joinedload(Launch.resource_link),
-            joinedload(Launch.registration),
+def _row(mapping: RowMapping, table: Table) -> SimpleNamespace | None:
+    """The columns of ``table`` in a joined row, as attributes (None for a missing outer join)."""
+    if mapping[f"{table.name}_id"] is None:
+        return None
+    return SimpleNamespace(**{c.name: mapping[f"{table.name}_{c.name}"] for c in table.c})
+
+
+@functools.cache
+def _load_statement() -> Select[Any]:
+    # One Core statement for the launch and everything its context shows (user, course, link,
+    # registration), built once: no ORM objects are made for a row that is only read.
+    tables = [cast(Table, model.__table__) for model in (Launch, LtiUser, LtiContext)]
+    tables += [cast(Table, model.__table__) for model in (LtiResourceLink, Registration)]
+    launch, user, context, link, registration = tables
+    columns = [
+        column.label(f"{table.name}_{column.name}") for table in tables for column in table.c
+    ]
+    return (
+        select(*columns)
+        .select_from(
+            launch.join(user, user.c.id == launch.c.user_pk)
+            .join(registration, registration.c.id == launch.c.registration_pk)
+            .outerjoin(context, context.c.id == launch.c.context_pk)
+            .outerjoin(link, link.c.id == launch.c.resource_link_pk)
         )
-    ).first()
+        .where(launch.c.id == bindparam("launch_id"))
+    )
+
+
+def _load(launch_id: str) -> SimpleNamespace | None:
+    """The stored launch with ``user``, ``context``, ``resource_link`` and ``registration``."""
+    mapping = (
+        db.session.connection()
+        .execute(_load_statement(), {"launch_id": launch_id})
+        .mappings()
+        .first()
+    )
+    if mapping is None:
+        return None
+    launch = _row(mapping, cast(Table, Launch.__table__))
+    assert launch is not None
+    launch.user = _row(mapping, cast(Table, LtiUser.__table__))
+    launch.context = _row(mapping, cast(Table, LtiContext.__table__))
+    launch.resource_link = _row(mapping, cast(Table, LtiResourceLink.__table__))
+    launch.registration = _row(mapping, cast(Table, Registration.__table__))
+    return launch
 
 
 def launch_from_token(token: str | None) -> LaunchContext:
@@ -83,7 +117,7 @@ def launch_from_token(token: str | None) -> LaunchContext:
         raise LaunchError("session", "Start abgelaufen")
     if data.get("c") != launch.context_pk or data.get("d") != launch.deployment_pk:
         raise LaunchError("session", "Token gehört zu einem anderen Kurs")
-    return LaunchContext.from_row(launch)
+    return LaunchContext.from_row(cast(Launch, launch))
 
 
 def current_launch() -> LaunchContext:
