@@ -6,10 +6,10 @@ from __future__ import annotations
 import functools
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import Table, bindparam
+from sqlalchemy import Table, bindparam, insert
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import Base, db
@@ -164,8 +164,9 @@ def _upsert_resource_link(
 
 
 def record_launch(registration: Registration, body: dict[str, Any]) -> Launch:
-    """Store the validated launch ``body`` and return the new :class:`Launch`. Flushes: one
-    statement each for user, course, resource link and the launch."""
+    """Store the validated launch ``body`` and return the new :class:`Launch` as written (not
+    attached to the session). One statement each for user, course, resource link and the
+    launch."""
     deployment = loaded_deployment(registration, body[Claim.DEPLOYMENT_ID])
     assert deployment is not None, "validated launches name a registered deployment"
     now = utcnow()
@@ -197,8 +198,12 @@ def record_launch(registration: Registration, body: dict[str, Any]) -> Launch:
         created_at=now,
         expires_at=now + timedelta(seconds=current_app.config["LAUNCH_MAX_AGE"]),
     )
-    db.session.add(launch)
-    db.session.flush()
+    # A plain INSERT on the session's connection (same transaction): the row is only written
+    # here, and the ORM's unit of work would cost more than the statement.
+    table = cast(Table, Launch.__table__)
+    db.session.connection().execute(
+        insert(table), {column.name: getattr(launch, column.name) for column in table.c}
+    )
     log.info(
         "launch accepted: launch=%s registration=%s user=%s context=%s type=%s",
         launch.id,
