@@ -463,7 +463,11 @@ def launch(
     recorded = record_launch(registration, claims)
     token = issue_token(recorded)
     db.session.commit()
-    return Started(recorded, token)
+    # The stored row, as the launch's later requests see it (record_launch returns the row as
+    # written, not attached to the session).
+    stored = db.session.get(Launch, recorded.id)
+    assert stored is not None
+    return Started(stored, token)
 
 
 DL_SETTINGS = {
