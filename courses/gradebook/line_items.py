@@ -4,6 +4,8 @@ kept on the placement. Which line item that is, is the protocol's rule
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import update
 
 from courses.models import CourseModule, ProjectCourseSetting
@@ -29,37 +31,55 @@ def platform_for(course_module: CourseModule) -> CoursePlatform:
 def ensure_line_item(course_module: CourseModule, platform: CoursePlatform | None = None) -> str:
     """The line item URL this module's scores go to; asked for on first use and kept. Commits.
     Raises :class:`ServiceError` when the platform has none for it."""
-    platform = platform or platform_for(course_module)
+    return _ensure_column(
+        course_module,
+        platform or platform_for(course_module),
+        resource_link_pk=course_module.resource_link_pk,
+        column=lambda: (course_module.module.slug, course_module.module.title),
+    )
+
+
+def _ensure_column(
+    row: CourseModule | ProjectCourseSetting,
+    platform: CoursePlatform,
+    *,
+    resource_link_pk: int | None,
+    column: Callable[[], tuple[str, str]],
+) -> str:
+    """The line item URL kept on ``row`` (a placement or a course's project column), asked for
+    on first use under a row lock and kept. Commits. ``column`` gives the ``resourceId`` and the
+    label, read only when the platform is asked."""
     platform.require_scores()
-    if course_module.lineitem_url:
-        return course_module.lineitem_url
+    if row.lineitem_url:
+        return row.lineitem_url
     # Ask for the token first: it commits, which would drop the lock below.
     platform.prepare()
     # Serialise: a no-op write locks the row (PostgreSQL) or the database (SQLite), so two workers
-    # never create two columns for one module.
+    # never create two columns for one placement.
+    model = type(row)
     db.session.execute(
-        update(CourseModule)
-        .where(CourseModule.id == course_module.id)
-        .values(lineitem_url=CourseModule.lineitem_url)
+        update(model)
+        .where(model.id == row.id)
+        .values(lineitem_url=model.lineitem_url)
         .execution_options(synchronize_session=False)
     )
-    db.session.refresh(course_module, ["lineitem_url"])
-    if course_module.lineitem_url:
-        url = course_module.lineitem_url
+    db.session.refresh(row, ["lineitem_url"])
+    if row.lineitem_url:
+        url = row.lineitem_url
         db.session.commit()
         return url
-    module = course_module.module
+    resource_id, label = column()
     try:
         url = platform.line_item_for(
-            resource_link_pk=course_module.resource_link_pk,
-            resource_id=module.slug,
-            label=module.title,
+            resource_link_pk=resource_link_pk,
+            resource_id=resource_id,
+            label=label,
             score_maximum=LINE_ITEM_SCORE_MAXIMUM,
         )
     except ServiceError:
         db.session.rollback()
         raise
-    course_module.lineitem_url = url
+    row.lineitem_url = url
     db.session.commit()
     return url
 
@@ -89,32 +109,9 @@ def ensure_project_line_item(
     """The line item URL of a course's Praxisprojekt column; asked for on first use and kept
     (as :func:`ensure_line_item`, with its own ``resourceId`` and no resource link of its own).
     Commits. Raises :class:`ServiceError` when the platform has none for it."""
-    platform = platform or CoursePlatform(setting.context)
-    platform.require_scores()
-    if setting.lineitem_url:
-        return setting.lineitem_url
-    platform.prepare()
-    db.session.execute(
-        update(ProjectCourseSetting)
-        .where(ProjectCourseSetting.id == setting.id)
-        .values(lineitem_url=ProjectCourseSetting.lineitem_url)
-        .execution_options(synchronize_session=False)
+    return _ensure_column(
+        setting,
+        platform or CoursePlatform(setting.context),
+        resource_link_pk=None,
+        column=lambda: (PROJECT_RESOURCE_ID, PROJECT_LINE_ITEM_LABEL),
     )
-    db.session.refresh(setting, ["lineitem_url"])
-    if setting.lineitem_url:
-        url = setting.lineitem_url
-        db.session.commit()
-        return url
-    try:
-        url = platform.line_item_for(
-            resource_link_pk=None,
-            resource_id=PROJECT_RESOURCE_ID,
-            label=PROJECT_LINE_ITEM_LABEL,
-            score_maximum=LINE_ITEM_SCORE_MAXIMUM,
-        )
-    except ServiceError:
-        db.session.rollback()
-        raise
-    setting.lineitem_url = url
-    db.session.commit()
-    return url
