@@ -43,7 +43,7 @@ def _cell_text(value: Any) -> str:
 CHUNK_NAVIGATORS = 100
 
 
-class _Fields:
+class CsvFields:
     """Fields as a piece of a CSV line (``;``-separated, quoted where needed, formula-safe);
     pieces joined with ``;`` are the line the csv module writes for all fields at once."""
 
@@ -67,7 +67,7 @@ def overview_csv(overview: Overview) -> Iterator[bytes]:
     Streamed: the texts are translated here, in the request; the iterator only formats, in
     chunks of :data:`CHUNK_NAVIGATORS` Navigatoren, and needs neither the request nor the
     database. Each distinct cell is formatted once, each person once."""
-    fields = _Fields()
+    fields = CsvFields()
     header = fields([str(h) for h in CSV_HEADERS])
     yes, no = _("ja"), _("nein")
     columns = {

@@ -23,11 +23,8 @@ example (name, contact) is not part of this view at all.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
@@ -47,7 +44,7 @@ from courses.services.projects import (
 from lti_tool.extensions import db
 from lti_tool.models import LtiContext
 
-from .csv_export import _cell_text
+from .csv_export import CsvFields
 
 #: Rows without a Landkreis (a Kommune missing from the list) are counted under this label.
 NO_LANDKREIS = lazy_gettext("ohne Landkreis")
@@ -191,36 +188,32 @@ def programme_svg(view: ProgrammeView, *, title: str, description: str) -> Marku
     return Markup("").join(parts)
 
 
-def _line(values: list[Any]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).writerow(
-        [_cell_text(v) for v in values]
-    )
-    return buffer.getvalue()
-
-
 def programme_csv(view: ProgrammeView) -> Iterator[str]:
     """The programme view as CSV for German Excel, in chunks (BOM first): one row per project,
     alphabetically by title. Cells that Excel would run as formulas stay text."""
     yes, no = _("ja"), _("nein")
-    yield "\ufeff" + _line([str(h) for h in CSV_HEADERS])
+    fields = CsvFields()
+    yield "\ufeff" + fields([str(h) for h in CSV_HEADERS]) + "\r\n"
     for row in view.rows:
-        yield _line(
-            [
-                view.course_title(row.course_pk),
-                row.title,
-                row.status_label,
-                row.municipality_name,
-                row.municipality_key,
-                row.landkreis,
-                str(SIZE_CLASS_LABELS[row.size_class]) if row.size_class else "",
-                row.module_title or "",
-                row.members,
-                row.milestones,
-                row.milestones_done,
-                row.notes,
-                yes if row.published else no,
-                yes if row.is_demo else no,
-                format_day(row.updated_at),
-            ]
+        yield (
+            fields(
+                [
+                    view.course_title(row.course_pk),
+                    row.title,
+                    row.status_label,
+                    row.municipality_name,
+                    row.municipality_key,
+                    row.landkreis,
+                    str(SIZE_CLASS_LABELS[row.size_class]) if row.size_class else "",
+                    row.module_title or "",
+                    row.members,
+                    row.milestones,
+                    row.milestones_done,
+                    row.notes,
+                    yes if row.published else no,
+                    yes if row.is_demo else no,
+                    format_day(row.updated_at),
+                ]
+            )
+            + "\r\n"
         )

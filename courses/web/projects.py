@@ -122,7 +122,6 @@ REVISION_ACTIONS = {
     "milestone_added": lazy_gettext("Meilenstein hinzugefügt"),
     "milestone_updated": lazy_gettext("Meilenstein geändert"),
     "milestone_discussed": lazy_gettext("Meilenstein besprochen"),
-    "discussed": lazy_gettext("Meilenstein besprochen"),
     "joined": lazy_gettext("mitarbeitende Person hinzugekommen"),
     "published": lazy_gettext("als Praxisbeispiel veröffentlicht"),
     "withdrawn": lazy_gettext("Veröffentlichung widerrufen"),
