@@ -758,43 +758,30 @@ def projects_of_course(course_pk: int, *, filters: ProjectFilter | None = None) 
     return project_rows([course_pk], filters=filters or ProjectFilter())
 
 
+def _count_per_project(project_pk: Any, *conditions: Any) -> Any:
+    """The number of rows whose ``project_pk`` column names the project of the outer query (and
+    that meet ``conditions``), as a column of that query."""
+    return (
+        select(func.count())
+        .where(project_pk == Project.id, *conditions)
+        .correlate(Project)
+        .scalar_subquery()
+    )
+
+
 def project_rows(course_pks: list[int], *, filters: ProjectFilter) -> list[ProjectRow]:
     """:func:`projects_of_course` for several courses (the Lotse's programme view)."""
     if not course_pks:
         return []
-    members = (
-        select(func.count())
-        .where(ProjectMember.project_pk == Project.id)
-        .correlate(Project)
-        .scalar_subquery()
+    members = _count_per_project(ProjectMember.project_pk)
+    milestones = _count_per_project(ProjectMilestone.project_pk)
+    done = _count_per_project(
+        ProjectMilestone.project_pk, ProjectMilestone.state == MilestoneState.ERLEDIGT.value
     )
-    milestones = (
-        select(func.count())
-        .where(ProjectMilestone.project_pk == Project.id)
-        .correlate(Project)
-        .scalar_subquery()
+    undiscussed = _count_per_project(
+        ProjectMilestone.project_pk, ProjectMilestone.discussed_at.is_(None)
     )
-    done = (
-        select(func.count())
-        .where(
-            ProjectMilestone.project_pk == Project.id,
-            ProjectMilestone.state == MilestoneState.ERLEDIGT.value,
-        )
-        .correlate(Project)
-        .scalar_subquery()
-    )
-    undiscussed = (
-        select(func.count())
-        .where(ProjectMilestone.project_pk == Project.id, ProjectMilestone.discussed_at.is_(None))
-        .correlate(Project)
-        .scalar_subquery()
-    )
-    note_count = (
-        select(func.count())
-        .where(ProjectNote.project_pk == Project.id)
-        .correlate(Project)
-        .scalar_subquery()
-    )
+    note_count = _count_per_project(ProjectNote.project_pk)
     query = (
         select(
             Project,
