@@ -94,6 +94,10 @@ def _development_defaults(app: Flask) -> None:
 PING_AFTER_IDLE_SECONDS = 10.0
 
 
+def _is_sqlite(dbapi_connection: Any) -> bool:
+    return type(dbapi_connection).__module__.startswith("sqlite3")
+
+
 @event.listens_for(Pool, "checkin")
 def _note_idle(_dbapi_connection: Any, record: Any) -> None:
     record.info["idle_since"] = time.monotonic()
@@ -104,7 +108,7 @@ def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
     idle_since = record.info.get("idle_since")
     if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
         return
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
+    if _is_sqlite(dbapi_connection):
         return  # a file, nothing to lose
     try:
         cursor = dbapi_connection.cursor()
@@ -123,7 +127,7 @@ def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     # SQLite: enforce foreign keys, and let readers and one writer work side by side.
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
+    if _is_sqlite(dbapi_connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")

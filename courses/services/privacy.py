@@ -64,6 +64,7 @@ from sqlalchemy import Select, String, cast, delete, func, select, update
 from sqlalchemy.sql import ColumnElement
 
 from courses.gradebook.line_items import PROJECT_RESOURCE_ID
+from courses.gradebook.outbox import rowcount
 from courses.models import (
     CatalogModule,
     CatalogUnit,
@@ -591,7 +592,7 @@ class Erasure:
 
 
 def _count(statement: Any) -> int:
-    return int(getattr(db.session.execute(statement), "rowcount", 0) or 0)
+    return rowcount(db.session.execute(statement))
 
 
 def _files_of(submission_pks: Select[Any]) -> list[Path]:

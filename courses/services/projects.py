@@ -52,7 +52,7 @@ from flask_babel import lazy_gettext
 from sqlalchemy import and_, delete, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from courses.gradebook.outbox import enqueue_project_score
+from courses.gradebook.outbox import enqueue_project_score, rowcount
 from courses.gradebook.score import ScoreState
 from courses.models import (
     CatalogModule,
@@ -735,21 +735,19 @@ def purge_course_projects(context_pks: list[int]) -> dict[str, int]:
     of_due = select(Project.id).where(Project.context_pk.in_(context_pks))
     counts: dict[str, int] = {}
     for model in (ProjectNote, ProjectRevision):
-        counts[model.__tablename__] = _deleted(
+        notes_or_history = (
             delete(model)
             .where(model.project_pk.in_(of_due))
             .execution_options(synchronize_session=False)
         )
-    counts["project"] = _deleted(
+        counts[model.__tablename__] = rowcount(db.session.execute(notes_or_history))
+    unpublished = (
         delete(Project)
         .where(Project.context_pk.in_(context_pks), ~_published())
         .execution_options(synchronize_session=False)
     )
+    counts["project"] = rowcount(db.session.execute(unpublished))
     return counts
-
-
-def _deleted(statement: Any) -> int:
-    return int(getattr(db.session.execute(statement), "rowcount", 0) or 0)
 
 
 def projects_of_course(course_pk: int, *, filters: ProjectFilter | None = None) -> list[ProjectRow]:

@@ -10,9 +10,8 @@ from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy import Table, bindparam, insert
-from sqlalchemy.dialects import postgresql, sqlite
 
-from ..extensions import Base, db
+from ..extensions import Base, db, dialect_insert
 from ..models import (
     Deployment,
     Launch,
@@ -79,8 +78,8 @@ def _upsert_statement(
     dialect: str, model: type[Base], conflict: tuple[str, ...], columns: tuple[str, ...]
 ) -> Any:
     table: Table = model.__table__  # type: ignore[assignment]
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).values({name: bindparam(name) for name in columns})
+    # Keyed by the dialect too: dialect_insert builds for the session's database.
+    statement = dialect_insert(model).values({name: bindparam(name) for name in columns})
     updates = {
         name: statement.excluded[name]
         for name in columns
