@@ -39,7 +39,7 @@ from courses.reports import projects as programme_report
 from courses.services import projects as service
 from courses.services.dates import iso_day
 from courses.services.municipalities import Municipality, apply_from_launch
-from courses.services.projects import ProjectError, ProjectInvalid
+from courses.services.projects import ProjectInvalid
 from courses.services.roles import ToolRole, effective_role
 from lti_tool.context import LaunchContext
 from lti_tool.extensions import db
@@ -47,7 +47,6 @@ from lti_tool.models import utcnow
 
 from .helpers import (
     current_launch,
-    domain_error_response,
     known_id,
     launch_required,
     lotse_required,
@@ -196,11 +195,6 @@ def module_examples(module_pk: int) -> list[service.Example]:
     return service.examples_for_module(service.programme_of(launch.registration_pk), module_pk)
 
 
-def _error(error: ProjectError) -> ResponseReturnValue:
-    """A refused request as the app's error page (404/403/…), nothing of it kept."""
-    return domain_error_response(error)
-
-
 def _course_pk(launch: LaunchContext) -> int:
     """The launch's course; a launch without one has no projects here."""
     if launch.context_pk is None:
@@ -346,8 +340,6 @@ def create_project() -> ResponseReturnValue:
             errors=_form_errors(invalid, PROJECT_FIELDS),
             status=422,
         )
-    except ProjectError as error:
-        return _error(error)
     db.session.commit()
     return _redirect("projects.project", project_id=project.id, hinweis="angelegt")
 
@@ -470,8 +462,6 @@ def save_milestone(project_id: int, milestone_id: int) -> ResponseReturnValue:
             edited_milestone=milestone_id,
             status=422,
         )
-    except ProjectError as error:
-        return _error(error)
     db.session.commit()
     return _redirect("projects.project", project_id=own.id, hinweis="meilenstein")
 
@@ -498,12 +488,10 @@ def history(project_id: int) -> ResponseReturnValue:
 def join(project_id: int) -> ResponseReturnValue:
     """Join a project of the same Kommune in this course."""
     launch = current_launch()
-    try:
-        joined = service.join_project(
-            known_id(project_id), user_pk=launch.user_pk, course_pk=_course_pk(launch)
-        )
-    except ProjectError as error:
-        return _error(error)
+    # A refusal (another Kommune, another course) is a DomainError: the app's handler answers.
+    joined = service.join_project(
+        known_id(project_id), user_pk=launch.user_pk, course_pk=_course_pk(launch)
+    )
     db.session.commit()
     return _redirect("projects.project", project_id=joined.id, hinweis="beigetreten")
 
@@ -742,10 +730,7 @@ def mark_discussed(project_id: int, milestone_id: int) -> ResponseReturnValue:
     """ "Meilenstein besprochen"."""
     launch = current_launch()
     coached = _coached(launch, project_id)
-    try:
-        service.mark_discussed(coached, known_id(milestone_id), lotse_pk=launch.user_pk)
-    except ProjectError as error:
-        return _error(error)
+    service.mark_discussed(coached, known_id(milestone_id), lotse_pk=launch.user_pk)
     db.session.commit()
     return _redirect("projects.course_project", project_id=coached.id, hinweis="besprochen")
 
